@@ -1,0 +1,49 @@
+"""The Restorative Justice helpline's telephone and text service (a Flask app)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from ivr import config, db, logs
+from ivr.config import PROJECT_DIR
+from ivr.helpline import load_helpline
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: settings, logging, database, helpline file, Twilio gateway, routes, commands."""
+    app = Flask(__name__, template_folder=str(PROJECT_DIR / "templates"),
+                instance_path=str(PROJECT_DIR / "instance"))
+    app.config.update(config.load())
+    if test_config:
+        app.config.update(test_config)
+    config.finish(app.config, app.instance_path)
+
+    logs.configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
+    db.init_app(app)
+    app.extensions["helpline"] = load_helpline(app.config["HELPLINE_CONFIG"])
+    register_gateway(app)
+    register_blueprints(app)
+    register_cli(app)
+    return app
+
+
+def register_gateway(app: Flask) -> None:
+    from ivr import gateway
+
+    gateway.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from ivr import health, sms, voice
+    from ivr.staff import bp as staff_bp
+
+    for blueprint in (health.bp, voice.bp, sms.bp, staff_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_cli(app: Flask) -> None:
+    from ivr import cli
+
+    cli.register(app)

@@ -1,0 +1,81 @@
+"""Administrators' commands: `flask --app ivr init-db` and `flask --app ivr closures …`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+
+from ivr import closures as closure_store
+from ivr.db import session_scope, upgrade
+from ivr.hours import london
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(init_db)
+    app.cli.add_command(closures)
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db() -> None:
+    """Create the database schema, or upgrade it to the newest version (safe to run twice)."""
+    upgrade(current_app.config["DATABASE_URL"])
+    click.echo("The database schema is up to date.")
+
+
+closures = AppGroup("closures", help="Days the office is closed, and the emergency 'closed now' switch.")
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-12-24")
+
+
+@closures.command("list")
+def closures_list() -> None:
+    """List the closures from today on, and whether 'closed now' is on."""
+    today = london(datetime.now(timezone.utc)).date()
+    with session_scope(current_app) as session:
+        rows = closure_store.list_closures(session, since=today)
+        for closure in rows:
+            click.echo(f"{closure.day.isoformat()}  {closure.day:%A}  {closure.reason}".rstrip())
+        if not rows:
+            click.echo("No closures ahead.")
+        click.echo(f"Closed now: {'ON' if closure_store.is_closed_now(session) else 'off'}")
+
+
+@closures.command("add")
+@click.argument("day")
+@click.option("--reason", default="", help="Shown to staff, e.g. 'staff training'.")
+def closures_add(day: str, reason: str) -> None:
+    """Close the office on DAY (YYYY-MM-DD)."""
+    when = _day(day)
+    with session_scope(current_app) as session:
+        closure_store.add_closure(session, when, reason)
+    click.echo(f"Closed on {when:%A %d %B %Y}.")
+
+
+@closures.command("remove")
+@click.argument("day")
+def closures_remove(day: str) -> None:
+    """Open the office again on DAY (YYYY-MM-DD)."""
+    when = _day(day)
+    with session_scope(current_app) as session:
+        removed = closure_store.remove_closure(session, when)
+    if not removed:
+        raise click.ClickException(f"{when.isoformat()} was not a closure date.")
+    click.echo(f"Open again on {when:%A %d %B %Y}.")
+
+
+@closures.command("closed-now")
+@click.argument("state", type=click.Choice(["on", "off"]))
+def closures_closed_now(state: str) -> None:
+    """Switch the emergency 'closed now' on (calls go to the closed menu) or off."""
+    with session_scope(current_app) as session:
+        closure_store.set_closed_now(session, state == "on", by="cli", now=datetime.now(timezone.utc))
+    click.echo("Closed now: ON — callers hear the closed menu." if state == "on" else "Closed now: off.")

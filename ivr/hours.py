@@ -1,0 +1,77 @@
+"""When the office is open: weekday hours in London, less bank holidays in England and closures.
+
+The only module that knows the helpline's time zone. Functions take UTC-aware times and return
+UTC-aware times; London wall-clock times are converted here, so the weeks the clocks change
+need no special care anywhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+LONDON = ZoneInfo("Europe/London")
+
+
+@lru_cache(maxsize=16)
+def _bank_holidays(year: int) -> holidays.HolidayBase:
+    # Subdivision ENG: without it Easter Monday and the August holiday are missing.
+    return holidays.country_holidays("GB", subdiv="ENG", years=year)
+
+
+def is_bank_holiday(day: date) -> bool:
+    """Whether `day` is a bank holiday in England (observed days included)."""
+    return day in _bank_holidays(day.year)
+
+
+def london(moment: datetime) -> datetime:
+    """The London wall-clock time of a UTC-aware moment."""
+    return moment.astimezone(LONDON)
+
+
+def london_time(day: date, wall_clock: time) -> datetime:
+    """The UTC moment at which London's clocks show `wall_clock` on `day`."""
+    return datetime.combine(day, wall_clock, tzinfo=LONDON).astimezone(timezone.utc)
+
+
+@dataclass(frozen=True)
+class OfficeHours:
+    """Opening hours with the administrators' closures and the emergency "closed now" switch."""
+
+    opens: time = time(9)
+    closes: time = time(17)
+    weekdays: frozenset[int] = frozenset(range(5))  # Monday = 0
+    closures: frozenset[date] = frozenset()
+    closed_now: bool = False
+
+    def is_working_day(self, day: date) -> bool:
+        """Whether the office opens at all on `day` (the emergency switch aside)."""
+        return day.weekday() in self.weekdays and not is_bank_holiday(day) and day not in self.closures
+
+    def is_open(self, now: datetime) -> bool:
+        """Whether a caller at `now` can be put through to a team."""
+        if self.closed_now:
+            return False
+        local = london(now)
+        return self.is_working_day(local.date()) and self.opens <= local.time() < self.closes
+
+    def working_days(self, start: date) -> Iterator[date]:
+        """Working days from `start` (included) onwards."""
+        day = start
+        while True:
+            if self.is_working_day(day):
+                yield day
+            day += timedelta(days=1)
+
+    def next_opening(self, after: datetime) -> datetime:
+        """The first opening time strictly after `after`; with "closed now" on, not today's."""
+        local = london(after)
+        start = local.date()
+        if self.closed_now or local.time() >= self.opens:
+            start += timedelta(days=1)
+        return london_time(next(self.working_days(start)), self.opens)

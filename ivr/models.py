@@ -1,0 +1,280 @@
+"""The tables: calls, voicemails, callbacks and their history, reminders, texts, staff and audit.
+
+Every timestamp is stored in UTC and comes back UTC-aware. Statuses are short strings (the
+`*Status` classes name them) so both SQLite and PostgreSQL hold them without enum migrations.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from enum import StrEnum
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp kept as naive UTC in the database and handed back UTC-aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; pass an aware UTC time")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict: JSON}
+
+
+# --- office hours -------------------------------------------------------------------------------
+
+
+class Closure(Base):
+    """A date the office is closed besides weekends and bank holidays."""
+
+    __tablename__ = "closures"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Switch(Base):
+    """A named on/off switch administrators flip, e.g. the emergency "closed now"."""
+
+    __tablename__ = "switches"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    on: Mapped[bool] = mapped_column(Boolean, default=False)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changed_by: Mapped[str] = mapped_column(String(200), default="")
+
+
+CLOSED_NOW = "closed_now"
+
+
+# --- calls, voicemails, callbacks ---------------------------------------------------------------
+
+
+class Call(Base):
+    """One inbound call as Twilio reported it."""
+
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    from_number: Mapped[str | None] = mapped_column(String(32))  # E.164, or None when withheld
+    region: Mapped[str | None] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(32), default="in-progress")
+    ended_at: Mapped[datetime | None]
+    duration_seconds: Mapped[int | None]
+    # A number keyed in during callback booking, kept here (never in a URL) until it is confirmed.
+    keyed_number: Mapped[str | None] = mapped_column(String(32))
+
+
+class VoicemailStatus(StrEnum):
+    NEW = "new"
+    LISTENED = "listened"
+    ACTIONED = "actioned"
+    DELETED = "deleted"
+
+
+class Voicemail(Base):
+    __tablename__ = "voicemails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str | None] = mapped_column(String(64), index=True)
+    from_number: Mapped[str | None] = mapped_column(String(32))
+    region: Mapped[str] = mapped_column(String(32))
+    recording_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    recording_url: Mapped[str | None] = mapped_column(String(500))
+    duration_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default=VoicemailStatus.NEW, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    listened_at: Mapped[datetime | None]
+    recording_deleted_at: Mapped[datetime | None]
+    anonymised_at: Mapped[datetime | None]
+
+
+class CallbackStatus(StrEnum):
+    BOOKED = "booked"
+    CONFIRMED = "confirmed"  # the caller replied YES
+    REARRANGE = "rearrange"  # the caller replied CHANGE: staff to rearrange
+    OVERDUE = "overdue"  # the window passed with no outcome recorded
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+OPEN_CALLBACK_STATUSES = (
+    CallbackStatus.BOOKED,
+    CallbackStatus.CONFIRMED,
+    CallbackStatus.REARRANGE,
+    CallbackStatus.OVERDUE,
+)
+
+
+class Callback(Base):
+    """A callback a caller booked (or an officer created): who to call, when, and what is safe."""
+
+    __tablename__ = "callbacks"
+    __table_args__ = (Index("ix_callbacks_status_window", "status", "window_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)  # None when made by staff
+    region: Mapped[str] = mapped_column(String(32))
+    phone_number: Mapped[str] = mapped_column(String(32))  # E.164
+    is_mobile: Mapped[bool] = mapped_column(Boolean, default=False)
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    voicemail_ok: Mapped[bool] = mapped_column(Boolean, default=False)
+    texts_ok: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default=CallbackStatus.BOOKED)
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    anonymised_at: Mapped[datetime | None]
+
+    reminders: Mapped[list[Reminder]] = relationship(back_populates="callback", order_by="Reminder.due_at")
+    events: Mapped[list[CallbackEvent]] = relationship(back_populates="callback", order_by="CallbackEvent.at")
+
+
+class CallbackEvent(Base):
+    """One line of a callback's history: an attempt, a note, a reschedule, a reply, a status change."""
+
+    __tablename__ = "callback_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    callback_id: Mapped[int] = mapped_column(ForeignKey("callbacks.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(32))  # attempt, note, rescheduled, completed, cancelled, ...
+    outcome: Mapped[str | None] = mapped_column(String(32))  # for attempts: spoke, no_answer, ...
+    detail: Mapped[str] = mapped_column(Text, default="")
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+    callback: Mapped[Callback] = relationship(back_populates="events")
+
+
+# --- texts --------------------------------------------------------------------------------------
+
+
+class ReminderStatus(StrEnum):
+    PENDING = "pending"  # waiting for its due time (or a retry)
+    SENDING = "sending"  # claimed by a clock process; the send is under way
+    SENT = "sent"  # Twilio accepted it (or it was simulated)
+    FAILED = "failed"  # permanently failed; shown to staff
+    UNKNOWN = "unknown"  # a crash or an ambiguous answer: it may have gone; staff decide, never resent
+    CANCELLED = "cancelled"
+    MISSED = "missed"  # fell due while the clock was down and is no longer useful
+
+
+class Reminder(Base):
+    """A text planned for a callback; the row is its own queue entry."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    callback_id: Mapped[int] = mapped_column(ForeignKey("callbacks.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # day_before, hour_before
+    to_number: Mapped[str] = mapped_column(String(32))
+    due_at: Mapped[datetime]
+    useful_until: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default=ReminderStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    body: Mapped[str | None] = mapped_column(String(320))
+    message_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False)
+    sent_at: Mapped[datetime | None]
+    delivery_status: Mapped[str | None] = mapped_column(String(16))
+    error_code: Mapped[int | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    callback: Mapped[Callback] = relationship(back_populates="reminders")
+
+
+class InboundText(Base):
+    """A text someone sent to the helpline number (a reply to a reminder, or anything else)."""
+
+    __tablename__ = "inbound_texts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    from_number: Mapped[str] = mapped_column(String(32), index=True)
+    body: Mapped[str] = mapped_column(Text, default="")
+    command: Mapped[str] = mapped_column(String(16))  # yes, change, stop, start, help, other
+    callback_id: Mapped[int | None] = mapped_column(ForeignKey("callbacks.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    handled_at: Mapped[datetime | None]
+    anonymised_at: Mapped[datetime | None]
+
+
+class OptOut(Base):
+    """A number that said STOP: nothing is texted to it until it says START."""
+
+    __tablename__ = "opt_outs"
+
+    phone_number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    opted_out_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- staff and audit ----------------------------------------------------------------------------
+
+
+class Role(StrEnum):
+    STAFF = "staff"
+    ADMIN = "admin"
+
+
+class StaffUser(Base):
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16), default=Role.STAFF)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Changing it ends every session of this account (sign-out everywhere, disable, password reset).
+    session_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_sign_in_at: Mapped[datetime | None]
+
+
+class AuditEvent(Base):
+    """Append-only: who viewed or changed which victim record, and when."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    action: Mapped[str] = mapped_column(String(32))  # view, create, update, play, delete, ...
+    record_type: Mapped[str] = mapped_column(String(32))
+    record_id: Mapped[int | None]
+    detail: Mapped[str] = mapped_column(Text, default="")
