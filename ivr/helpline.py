@@ -33,6 +33,14 @@ class Region:
 
 
 @dataclass(frozen=True)
+class CallbackWindow:
+    id: str
+    key: str
+    starts: time
+    ends: time
+
+
+@dataclass(frozen=True)
 class Helpline:
     regions: tuple[Region, ...]
     default_region: Region
@@ -41,6 +49,7 @@ class Helpline:
     weekdays: frozenset[int]
     ring_seconds: int
     voicemail_max_seconds: int
+    callback_windows: tuple[CallbackWindow, ...]
     _places: tuple[tuple[str, Region], ...] = field(repr=False, default=())
 
     def region(self, region_id: str) -> Region | None:
@@ -56,6 +65,9 @@ class Helpline:
             if f" {place} " in heard:
                 return region
         return None
+
+    def callback_window(self, window_id: str) -> CallbackWindow | None:
+        return next((w for w in self.callback_windows if w.id == window_id), None)
 
     def office_hours(self, closures: frozenset[date] = frozenset(), closed_now: bool = False) -> OfficeHours:
         return OfficeHours(self.opens, self.closes, self.weekdays, closures, closed_now)
@@ -86,5 +98,9 @@ def load_helpline(path: str | Path) -> Helpline:
         weekdays=frozenset(_DAY_NAMES.index(d.lower()[:3]) for d in hours["days"]),
         ring_seconds=int(raw["calls"]["ring_seconds"]),
         voicemail_max_seconds=int(raw["calls"]["voicemail_max_seconds"]),
+        callback_windows=tuple(
+            CallbackWindow(w["id"], str(w["key"]), time.fromisoformat(w["starts"]), time.fromisoformat(w["ends"]))
+            for w in raw["callback_windows"]
+        ),
         _places=tuple(places),
     )
