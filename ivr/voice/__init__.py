@@ -1,0 +1,20 @@
+"""Twilio voice webhooks: the call as the caller hears it (DESIGN.md), and the terminal phone.
+
+`routes` carries the call from the welcome to a team or a message, `booking` arranges a callback,
+`fallback` keeps helping when something fails, `kit` is what their steps share, and `phone_cli`
+is `flask --app ivr call`.
+"""
+
+from flask import Blueprint
+
+from ivr.prompts import load_prompts
+
+bp = Blueprint("voice", __name__, url_prefix="/voice", cli_group=None)
+
+
+@bp.record_once
+def _load_prompts(state) -> None:
+    state.app.extensions["prompts"] = load_prompts()
+
+
+from ivr.voice import booking, fallback, phone_cli, routes  # noqa: E402,F401  (they register on bp)
