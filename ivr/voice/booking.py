@@ -181,6 +181,8 @@ def key_number_menu(booking: Booking, misses: int = 0, hint: str | None = None) 
 def callback_keyed() -> str:
     """Hear a keyed (or spoken) number; a valid UK one is held on the call and read back."""
     booking = Booking.from_request()
+    if answer(KEY_NUMBER, "9").key == "9":
+        return key_number_menu(booking, misses=misses())
     digits = form("Digits", 32) or digits_from_speech(form("SpeechResult", 300))
     number = parse_uk(digits)
     if number is None:
