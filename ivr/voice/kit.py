@@ -72,9 +72,14 @@ def form(name: str, limit: int = 64) -> str:
         return ""
 
 
-def call_sid() -> str | None:
-    sid = form("CallSid")
+def twilio_sid(name: str) -> str | None:
+    """A Twilio identifier parameter (CallSid, RecordingSid), or None when it is missing or malformed."""
+    sid = form(name, 65)
     return sid if _SID.fullmatch(sid) else None
+
+
+def call_sid() -> str | None:
+    return twilio_sid("CallSid")
 
 
 def caller() -> str | None:

@@ -30,6 +30,7 @@ from ivr.voice.kit import (
     record_message,
     retry,
     step,
+    twilio_sid,
 )
 
 log = logging.getLogger(__name__)
@@ -122,8 +123,8 @@ def closed() -> str:
 @step("/message")
 def message() -> str:
     """Keep a recorded message as a new voicemail for the region's team."""
-    recording_sid = form("RecordingSid")
-    if not (recording_sid.startswith("RE") and recording_sid.isalnum()):
+    recording_sid = twilio_sid("RecordingSid")
+    if recording_sid is None:
         return goodbye("no_message")
     url = form("RecordingUrl", 500)
     duration = form("RecordingDuration", 8)
