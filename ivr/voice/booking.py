@@ -9,7 +9,7 @@ from functools import partial
 
 from flask import request
 
-from ivr import calls, callbacks
+from ivr import callbacks, calls
 from ivr.db import request_session
 from ivr.helpline import CallbackWindow, normalise_words
 from ivr.hours import london
@@ -134,8 +134,8 @@ def callback_window() -> str:
     if not windows:
         return day_menu(Booking(booking.region), before=("day_gone",))
     phrases = prompts().listening(WINDOW.listen).words
-    heard = answer(WINDOW, set(windows) | {"9"},
-                   understand=lambda speech: key_from_speech(speech, {k: phrases.get(w.id, ()) for k, w in windows.items()}))
+    said = {key: phrases.get(window.id, ()) for key, window in windows.items()}
+    heard = answer(WINDOW, set(windows) | {"9"}, understand=lambda speech: key_from_speech(speech, said))
     if heard.key == "9":
         return window_menu(booking, misses=misses())
     if heard.key is None:

@@ -14,7 +14,17 @@ from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
 from ivr.voice import bp
-from ivr.voice.kit import dial, form, goodbye, hang_up, helpline, now, speak, step, take_message
+from ivr.voice.kit import (
+    dial,
+    form,
+    goodbye,
+    hang_up,
+    helpline,
+    now,
+    speak,
+    step,
+    take_message,
+)
 
 log = logging.getLogger(__name__)
 

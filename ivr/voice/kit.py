@@ -19,7 +19,7 @@ from flask import Response, current_app, g, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
-from ivr import closures, clock
+from ivr import clock, closures
 from ivr.calls import caller_number
 from ivr.db import request_session
 from ivr.helpline import Helpline, Region

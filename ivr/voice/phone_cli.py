@@ -17,7 +17,14 @@ from twilio.request_validator import RequestValidator
 
 from ivr.hours import LONDON
 from ivr.voice import bp
-from ivr.walker import CALLER, DIAL_STATUSES, DTMF_KEYS, Call, WalkerError, play_interactive
+from ivr.walker import (
+    CALLER,
+    DIAL_STATUSES,
+    DTMF_KEYS,
+    Call,
+    WalkerError,
+    play_interactive,
+)
 
 DEFAULT_CALLER = "+447911123456"  # a mobile
 LOCAL_BASE_URL = "http://localhost"  # what the test client's requests look like to the app
@@ -40,7 +47,7 @@ def pretend_time(text: str) -> datetime:
     try:
         return datetime.fromisoformat(text).replace(tzinfo=LONDON).astimezone(timezone.utc)
     except ValueError:
-        raise click.BadParameter(f"{text!r} is not a time; write it like 2026-11-28 10:00 (London time)")
+        raise click.BadParameter(f"{text!r} is not a time; write it like 2026-11-28 10:00 (London time)") from None
 
 
 def play_script(call: Call, script: list[str]) -> None:
@@ -90,6 +97,6 @@ def call_command(from_number: str, at: str | None, keys: str | None, answer: str
             return
         play_script(call, [entry.strip() for entry in keys.split(",")])
     except WalkerError as error:
-        raise click.ClickException(str(error))
+        raise click.ClickException(str(error)) from error
     for line in call.transcript:
         click.echo(line if line.startswith(CALLER) else f"  {line}")
