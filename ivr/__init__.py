@@ -12,7 +12,7 @@ from ivr.helpline import load_helpline
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: settings, logging, database, helpline file, Twilio gateway, routes, commands."""
+    """Build the app: settings, logging, database, helpline file, Twilio gateway, staff sign-in, routes, CSRF, commands."""
     app = Flask(__name__, template_folder=str(PROJECT_DIR / "templates"),
                 instance_path=str(PROJECT_DIR / "instance"))
     app.config.update(config.load())
@@ -24,7 +24,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     app.extensions["helpline"] = load_helpline(app.config["HELPLINE_CONFIG"])
     register_gateway(app)
+    register_staff_sign_in(app)
     register_blueprints(app)
+    register_csrf(app)
     register_cli(app)
     return app
 
@@ -33,6 +35,21 @@ def register_gateway(app: Flask) -> None:
     from ivr import gateway
 
     gateway.init_app(app)
+
+
+def register_staff_sign_in(app: Flask) -> None:
+    from ivr import staff
+
+    staff.init_app(app)
+
+
+def register_csrf(app: Flask) -> None:
+    """Every form is CSRF-checked; Twilio's webhooks are exempt, being signature-checked instead."""
+    from flask_wtf.csrf import CSRFProtect
+
+    csrf = CSRFProtect(app)
+    for twilio_facing in ("voice", "sms"):
+        csrf.exempt(app.blueprints[twilio_facing])
 
 
 def register_blueprints(app: Flask) -> None:
