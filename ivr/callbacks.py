@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ivr import reminders
 from ivr.helpline import CallbackWindow, Helpline
 from ivr.hours import OfficeHours, london, london_time
-from ivr.models import Callback, CallbackEvent, CallbackStatus
+from ivr.models import OPEN_CALLBACK_STATUSES, Callback, CallbackEvent, CallbackStatus
 
 OFFERED_DAYS = 5
 # A window is offered only while at least this much of it is still ahead.

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms import SelectChoice
 
 from ivr import callbacks, clock, closures
 from ivr.callbacks import ATTEMPT_OUTCOMES, CallbackRefused, Slot
@@ -35,8 +36,9 @@ def _offer_windows(form: RescheduleForm, now: datetime) -> None:
     helpline = current_app.extensions["helpline"]
     hours = closures.office_hours(request_session(), helpline, now)
     days = callbacks.offered_days(helpline, hours, now, count=STAFF_OFFERED_DAYS)
-    form.day.choices = [("", "Choose a day")] + [(day.isoformat(), day_name(day)) for day in days]
-    form.window.choices = [(w.id, window_label(w)) for w in helpline.callback_windows]
+    form.day.choices = [SelectChoice("", "Choose a day"),
+                        *(SelectChoice(day.isoformat(), day_name(day)) for day in days)]
+    form.window.choices = [SelectChoice(w.id, window_label(w)) for w in helpline.callback_windows]
 
 
 def _chosen_slot(form: RescheduleForm, now: datetime) -> Slot | None:
@@ -155,7 +157,7 @@ def new_callback():
     db, now = request_session(), clock.now()
     form = NewCallbackForm()
     _offer_windows(form, now)
-    form.region.choices = [("", "Choose the team")] + [(r.id, r.name) for r in helpline.regions]
+    form.region.choices = [SelectChoice("", "Choose the team"), *(SelectChoice(r.id, r.name) for r in helpline.regions)]
     if form.validate_on_submit():
         number = parse_uk(form.phone_number.data)
         if number is None:

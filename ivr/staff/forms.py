@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, PasswordField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import DateField, PasswordField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import EqualTo, InputRequired, Length, Optional
 
 from ivr.callbacks import ATTEMPT_OUTCOMES
 from ivr.models import Role
 
 NOTE_MAX = 2000
-YES_NO = [("yes", "Yes"), ("no", "No")]
+YES_NO = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
 
 
 class ActionForm(FlaskForm):
@@ -25,7 +25,7 @@ class SignInForm(FlaskForm):
 
 
 class AttemptForm(FlaskForm):
-    outcome = RadioField("What happened?", choices=list(ATTEMPT_OUTCOMES.items()),
+    outcome = RadioField("What happened?", choices=[SelectChoice(key, label) for key, label in ATTEMPT_OUTCOMES.items()],
                          validators=[InputRequired("Choose what happened on the call.")])
     detail = TextAreaField("Note (optional)", [Optional(), Length(max=NOTE_MAX)])
 
@@ -64,7 +64,7 @@ class ClosureForm(FlaskForm):
 class NewAccountForm(FlaskForm):
     email = StringField("Email address", [InputRequired("Enter their email address."), Length(max=254)],
                         render_kw={"autocomplete": "off", "spellcheck": "false"})
-    role = RadioField("Role", choices=[(Role.STAFF.value, "Staff"), (Role.ADMIN.value, "Administrator")],
+    role = RadioField("Role", choices=[SelectChoice(Role.STAFF.value, "Staff"), SelectChoice(Role.ADMIN.value, "Administrator")],
                       default=Role.STAFF.value, validators=[InputRequired("Choose a role.")])
     password = PasswordField("Password (at least 12 characters)", [InputRequired("Enter a password.")],
                              render_kw={"autocomplete": "new-password"})
