@@ -46,7 +46,7 @@ def audit_log():
         if record_type in RECORD_TYPES:
             query = query.where(AuditEvent.record_type == record_type)
         else:
-            errors.append(f"There is no record type {record_type!r}; choose one from the list.")
+            errors.append(f"There is no record type “{record_type}”; choose one from the list.")
     record_id = request.args.get("record_id", "").strip()
     if record_id:
         if record_id.isdigit():

@@ -71,9 +71,9 @@ def _filters() -> tuple[dict, list[str]]:
     args, errors = request.args, []
     chosen = {"region": args.get("region", ""), "status": args.get("status", "open"), "mine": args.get("mine", "")}
     if chosen["region"] and helpline.region(chosen["region"]) is None:
-        errors.append(f"There is no region {chosen['region']!r}; choose one from the list.")
+        errors.append(f"There is no region “{chosen['region']}”; choose one from the list.")
     if chosen["status"] not in STATUS_FILTERS:
-        errors.append(f"There is no status {chosen['status']!r}; choose one from the list.")
+        errors.append(f"There is no status “{chosen['status']}”; choose one from the list.")
     if chosen["mine"] not in ("", "1"):
         errors.append("'Assigned to me' is either ticked or not.")
     return chosen, errors

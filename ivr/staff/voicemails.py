@@ -36,7 +36,7 @@ def voicemail_list():
     status = request.args.get("status", "waiting")
     if status not in STATUS_FILTERS:
         return render_template("staff/voicemails.html", voicemails=[], status=status, labels=STATUS_LABELS,
-                               errors=[f"There is no status {status!r}; choose one from the list."]), 400
+                               errors=[f"There is no status “{status}”; choose one from the list."]), 400
     db = request_session()
     voicemails = db.scalars(select(Voicemail).where(Voicemail.status.in_(STATUS_FILTERS[status]))
                             .order_by(Voicemail.created_at, Voicemail.id).limit(LIMIT)).all()
