@@ -143,6 +143,15 @@ def utc(*args) -> datetime:
 # --- staff pages --------------------------------------------------------------------------------
 
 STAFF_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def _quick_password_hashing(monkeypatch):
+    """Still Argon2id, but with test-sized costs: the real ones take a noticeable moment per hash."""
+    from argon2 import PasswordHasher
+
+    monkeypatch.setattr("ivr.staff.accounts.hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
