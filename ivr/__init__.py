@@ -21,6 +21,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     config.finish(app.config, app.instance_path)
 
     logs.configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
+    register_proxy(app)
     db.init_app(app)
     app.extensions["helpline"] = load_helpline(app.config["HELPLINE_CONFIG"])
     register_gateway(app)
@@ -29,6 +30,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_csrf(app)
     register_cli(app)
     return app
+
+
+def register_proxy(app: Flask) -> None:
+    """Trust X-Forwarded-For/-Proto from exactly the configured number of proxies, never the host.
+
+    Twilio signatures are checked against PUBLIC_URL, so no forwarded header can change what is
+    verified; the forwarded client address matters for the sign-in limiter.
+    """
+    hops = app.config["TRUSTED_PROXY_HOPS"]
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
 
 
 def register_gateway(app: Flask) -> None:
