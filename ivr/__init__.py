@@ -12,7 +12,7 @@ from ivr.helpline import load_helpline
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: settings, logging, database, helpline file, Twilio gateway, staff sign-in, routes, CSRF, commands."""
+    """Build the app: settings, logging, database, helpline file, Twilio gateway, staff sign-in, routes, commands."""
     app = Flask(__name__, template_folder=str(PROJECT_DIR / "templates"),
                 instance_path=str(PROJECT_DIR / "instance"))
     app.config.update(config.load())
@@ -25,9 +25,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     app.extensions["helpline"] = load_helpline(app.config["HELPLINE_CONFIG"])
     register_gateway(app)
-    register_staff_sign_in(app)
+    register_staff(app)
     register_blueprints(app)
-    register_csrf(app)
     register_cli(app)
     return app
 
@@ -51,19 +50,11 @@ def register_gateway(app: Flask) -> None:
     gateway.init_app(app)
 
 
-def register_staff_sign_in(app: Flask) -> None:
+def register_staff(app: Flask) -> None:
+    """Staff sign-in sessions and timeouts, CSRF on staff forms, failed sign-in limits, security headers."""
     from ivr import staff
 
     staff.init_app(app)
-
-
-def register_csrf(app: Flask) -> None:
-    """Every form is CSRF-checked; Twilio's webhooks are exempt, being signature-checked instead."""
-    from flask_wtf.csrf import CSRFProtect
-
-    csrf = CSRFProtect(app)
-    for twilio_facing in ("voice", "sms"):
-        csrf.exempt(app.blueprints[twilio_facing])
 
 
 def register_blueprints(app: Flask) -> None:

@@ -136,3 +136,21 @@ def test_disabling_an_account_ends_its_session_at_once(client, staff_login, sess
 def test_there_is_no_self_registration(client):
     assert client.get("/staff/register").status_code in (302, 404)
     assert client.get("/staff/sign-up").status_code in (302, 404)
+
+
+def test_behind_a_proxy_the_limit_is_per_forwarded_address(app_config):
+    from ivr import create_app
+    from tests.conftest import StaffActions
+
+    app = create_app(app_config | {"TRUSTED_PROXY_HOPS": 1, "SIGN_IN_LIMIT_PER_ADDRESS": "3 per 15 minutes"})
+    client = app.test_client()
+    actions = StaffActions(app, client)
+
+    def fail(forwarded_for):
+        return client.post("/staff/sign-in", data={"email": "x@example.org", "password": "wrong wrong wrong",
+                                                   "csrf_token": actions.csrf_token("/staff/sign-in")},
+                           headers={"X-Forwarded-For": forwarded_for})
+
+    assert [fail("203.0.113.7").status_code for _ in range(4)] == [400, 400, 400, 429]
+    assert fail("198.51.100.9").status_code == 400  # same proxy, another person
+    app.extensions["db.engine"].dispose()

@@ -9,7 +9,8 @@ from functools import wraps
 
 from flask import Flask, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_limiter import Limiter
-from flask_wtf.csrf import CSRFError
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError, CSRFProtect
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from ivr import clock
@@ -28,14 +29,10 @@ login_manager.login_message = "Please sign in to see that page."
 login_manager.login_message_category = "info"
 
 
-def client_address() -> str:
-    """The client's address, believing X-Forwarded-For only as far as TRUSTED_PROXY_HOPS says."""
-    hops = current_app.config["TRUSTED_PROXY_HOPS"]
-    route = request.access_route if hops else [request.remote_addr or "unknown"]
-    return route[-hops] if hops and len(route) >= hops else route[0]
-
-
-limiter = Limiter(key_func=client_address, default_limits=[])
+# Per client address; behind proxies the factory's ProxyFix (TRUSTED_PROXY_HOPS) has set remote_addr.
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# Only the staff pages have forms. Twilio's webhooks are never CSRF-checked: their signatures are.
+csrf = CSRFProtect()
 
 
 class StaffMember(UserMixin):
@@ -76,7 +73,9 @@ def init_app(app: Flask) -> None:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=app.config["STAFF_SESSION_HOURS"]),
         # Where to go after signing in is kept in the session, not put in the sign-in page's URL.
         USE_SESSION_FOR_NEXT=True,
+        WTF_CSRF_CHECK_DEFAULT=False,
     )
+    csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
     # On the app rather than the blueprint, so staff URLs that match no route get them too.
@@ -110,6 +109,12 @@ def _security_headers(response):
     if request.is_secure or current_app.config["SESSION_COOKIE_SECURE"]:
         headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     return response
+
+
+@bp.before_request
+def check_csrf():
+    """Every form the staff pages receive must carry the token of the session that was shown it."""
+    csrf.protect()
 
 
 @bp.before_request
