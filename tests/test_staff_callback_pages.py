@@ -40,7 +40,7 @@ def test_the_page_shows_number_window_consents_texts_replies_and_history(client,
     assert "07911 123456" in page
     assert "Mon 30 Nov, 9am–12 noon" in page
     assert "No – do not leave a voicemail" in page
-    assert "Day before: sent, delivered, simulated" in page
+    assert "Day before: sent, delivered, simulated (not really sent)" in page
     assert "Yes that is fine" in page
     assert "Booked" in page and "by the caller on the phone line" in page
 

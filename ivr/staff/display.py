@@ -73,5 +73,5 @@ def reminder(text) -> str:
     if text.error_code:
         parts.append(f"error {text.error_code}")
     if text.simulated:
-        parts.append("simulated, not really sent")
+        parts.append("simulated (not really sent)")
     return f"{REMINDER_KINDS.get(text.kind, text.kind)}: {', '.join(parts)}"

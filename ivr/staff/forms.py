@@ -51,7 +51,7 @@ class NewCallbackForm(RescheduleForm):
                                render_kw={"autocomplete": "off", "inputmode": "tel"})
     voicemail_ok = RadioField("May we leave a voicemail if we miss them?", choices=YES_NO,
                               validators=[InputRequired("Say whether a voicemail may be left.")])
-    texts_ok = RadioField("Do they want a text reminder before the call? (mobiles only)", choices=YES_NO,
+    texts_ok = RadioField("Do they want a text reminder before the call?", choices=YES_NO,
                           validators=[InputRequired("Say whether they want a text reminder.")])
     note = TextAreaField("Note (optional)", [Optional(), Length(max=NOTE_MAX)])
 
