@@ -13,8 +13,10 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from twilio.request_validator import RequestValidator
@@ -22,6 +24,7 @@ from twilio.request_validator import RequestValidator
 from ivr import create_app
 from ivr.db import session_scope, upgrade
 from ivr.models import Base
+from ivr.walker import Call
 
 PUBLIC_URL = "https://rj-helpline.example.org"
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
@@ -30,6 +33,7 @@ HELPLINE_NUMBER = "+441642000000"
 # Ofcom's drama ranges (07700 900xxx) are not valid numbers to phonenumbers, so tests use these.
 MOBILE = "+447911123456"
 LANDLINE = "+441642123456"
+LONDON = ZoneInfo("Europe/London")
 
 
 def on_postgres() -> bool:
@@ -152,6 +156,7 @@ def _quick_password_hashing(monkeypatch):
 
     monkeypatch.setattr("ivr.staff.accounts.hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
+
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -222,3 +227,58 @@ def make_callback(app):
             return callback.id
 
     return make
+
+
+def at_london(*args) -> datetime:
+    """A moment given as London wall-clock time, in UTC: at_london(2026, 11, 30, 9)."""
+    return datetime(*args, tzinfo=LONDON).astimezone(timezone.utc)
+
+
+# Monday 30 November 2026, mid-morning: the office is open.
+MONDAY_MORNING = at_london(2026, 11, 30, 10, 0)
+# Saturday 28 November 2026: closed; the office opens again on Monday.
+SATURDAY = at_london(2026, 11, 28, 10, 0)
+
+
+class Phone:
+    """Rings the helpline through the TwiML walker, with requests signed as Twilio signs them.
+
+    The app's clock is frozen (time-machine) at the moment the call is made, London time.
+    `posts` keeps every request, so a test can replay one as Twilio's retry would.
+    """
+
+    def __init__(self, twilio: TwilioSigner):
+        self.twilio = twilio
+        self.posts: list[tuple[str, dict]] = []
+        self._travellers: list = []
+
+    def transport(self, url: str, params: dict) -> str:
+        self.posts.append((url, dict(params)))
+        return self.twilio.post(url, params).get_data(as_text=True)
+
+    def ring(self, from_number: str | None = MOBILE, at: datetime = MONDAY_MORNING,
+             answers: str = "completed", start_url: str = "/voice/incoming") -> Call:
+        """A started call from `from_number` (None: withheld) at `at`; team lines end as `answers`."""
+        self.at(at)
+        return Call(self.transport, from_number, HELPLINE_NUMBER, dial_outcome=answers, start_url=start_url).start()
+
+    def at(self, moment: datetime) -> None:
+        traveller = time_machine.travel(moment, tick=False)
+        traveller.start()
+        self._travellers.append(traveller)
+
+    def replay_last(self):
+        """Post the last request again, as Twilio does when an answer was slow."""
+        url, params = self.posts[-1]
+        return self.twilio.post(url, params)
+
+    def stop(self) -> None:
+        for traveller in reversed(self._travellers):
+            traveller.stop()
+
+
+@pytest.fixture
+def phone(twilio) -> Iterator[Phone]:
+    phone = Phone(twilio)
+    yield phone
+    phone.stop()
