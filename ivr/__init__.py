@@ -12,7 +12,7 @@ from ivr.helpline import load_helpline
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: settings, logging, database, helpline file, Twilio gateway, routes, commands."""
+    """Build the app: settings, logging, database, helpline file, Twilio gateway, staff sign-in, routes, commands."""
     app = Flask(__name__, template_folder=str(PROJECT_DIR / "templates"),
                 instance_path=str(PROJECT_DIR / "instance"))
     app.config.update(config.load())
@@ -25,6 +25,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     app.extensions["helpline"] = load_helpline(app.config["HELPLINE_CONFIG"])
     register_gateway(app)
+    register_staff(app)
     register_blueprints(app)
     register_cli(app)
     return app
@@ -47,6 +48,13 @@ def register_gateway(app: Flask) -> None:
     from ivr import gateway
 
     gateway.init_app(app)
+
+
+def register_staff(app: Flask) -> None:
+    """Staff sign-in sessions and timeouts, CSRF on staff forms, failed sign-in limits, security headers."""
+    from ivr import staff
+
+    staff.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -15,3 +15,13 @@ from ivr.models import Callback, Reminder
 def plan_reminders(session: Session, callback: Callback, now: datetime) -> list[Reminder]:
     """Plan the reminder rows for a newly booked callback (none yet: texts come with the clock)."""
     return []
+
+
+def replan_reminders(session: Session, callback: Callback, now: datetime) -> list[Reminder]:
+    """Cancel a rescheduled callback's unsent reminders and plan its new ones (none yet: texts come with the clock)."""
+    return []
+
+
+def cancel_reminders(session: Session, callback: Callback, now: datetime) -> int:
+    """Cancel the unsent reminders of a callback that was completed or cancelled (none yet: texts come with the clock)."""
+    return 0

@@ -7,6 +7,7 @@ this when the variable is set) every test runs on a private PostgreSQL database 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -141,6 +142,91 @@ def twilio(client) -> TwilioSigner:
 def utc(*args) -> datetime:
     """A UTC-aware datetime, for readable test data: utc(2026, 11, 30, 9)."""
     return datetime(*args, tzinfo=timezone.utc)
+
+
+# --- staff pages --------------------------------------------------------------------------------
+
+STAFF_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def _quick_password_hashing(monkeypatch):
+    """Still Argon2id, but with test-sized costs: the real ones take a noticeable moment per hash."""
+    from argon2 import PasswordHasher
+
+    monkeypatch.setattr("ivr.staff.accounts.hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+class StaffActions:
+    """Does what an officer's browser does: signs in and out, and sends forms with their CSRF token."""
+
+    def __init__(self, app, client):
+        self.app, self.client = app, client
+
+    def create(self, email: str = "officer@example.org", role: str = "staff", password: str = STAFF_PASSWORD) -> int:
+        from ivr.staff import accounts
+
+        with session_scope(self.app) as session:
+            return accounts.create_account(session, email, password, role, datetime.now(timezone.utc)).id
+
+    def login(self, email: str = "officer@example.org", password: str = STAFF_PASSWORD, role: str = "staff"):
+        """Sign in, creating the account first if it does not exist yet."""
+        from ivr.staff import accounts
+
+        with session_scope(self.app) as session:
+            exists = accounts.find(session, email) is not None
+        if not exists:
+            self.create(email, role, password)
+        return self.client.post("/staff/sign-in", data={"email": email, "password": password,
+                                                         "csrf_token": self.csrf_token("/staff/sign-in")})
+
+    def csrf_token(self, page: str = "/staff/") -> str:
+        match = _CSRF.search(self.client.get(page).get_data(as_text=True))
+        assert match, f"no CSRF token on {page}"
+        return match.group(1)
+
+    def post(self, path: str, data: dict | None = None, page: str = "/staff/", **kwargs):
+        """Post a form from `page` (whose CSRF token it carries) to `path`."""
+        return self.client.post(path, data={"csrf_token": self.csrf_token(page), **(data or {})}, **kwargs)
+
+    def logout(self):
+        return self.post("/staff/sign-out")
+
+
+@pytest.fixture
+def staff_login(app, client) -> StaffActions:
+    return StaffActions(app, client)
+
+
+@pytest.fixture
+def make_callback(app):
+    """Books a callback the way the phone line does (book_callback); returns its id.
+
+    By default the first window still open now, for a mobile that agreed to texts and voicemail.
+    """
+    from ivr import callbacks, closures, clock
+    from ivr.phone import is_mobile
+
+    def make(*, day=None, window: str = "morning", phone_number: str = MOBILE, region: str = "cleveland",
+             voicemail_ok: bool = True, texts_ok: bool = True, call_sid: str | None = None) -> int:
+        helpline = app.extensions["helpline"]
+        with app.app_context(), session_scope(app) as session:
+            now = clock.now()
+            if day is None:
+                hours = closures.office_hours(session, helpline, now)
+                chosen = callbacks.open_slots(helpline, callbacks.offered_days(helpline, hours, now)[0], now)[0]
+            else:
+                chosen = callbacks.slot(day, helpline.callback_window(window))
+            callback = callbacks.book_callback(
+                session, region=region, phone_number=phone_number, is_mobile=is_mobile(phone_number),
+                starts=chosen.starts, ends=chosen.ends, voicemail_ok=voicemail_ok, texts_ok=texts_ok, now=now,
+                call_sid=call_sid or f"CA{uuid.uuid4().hex}")
+            return callback.id
+
+    return make
 
 
 def at_london(*args) -> datetime:
