@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -52,6 +54,17 @@ def _find_or_add(session: Session, find: Callable[[], Row | None], new: Callable
         if row is None:
             raise
     return row
+
+
+def note_call(session: Session, call_sid: str, from_number: str | None, now: datetime) -> None:
+    """Add the call the first time Twilio mentions it: one statement, a repeat does nothing."""
+    dialect = session.get_bind().dialect.name
+    insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}.get(dialect)
+    if insert is None:  # another database: the portable way
+        find_or_add_call(session, call_sid, from_number, now)
+        return
+    session.execute(insert(Call).values(call_sid=call_sid, from_number=from_number, started_at=now)
+                    .on_conflict_do_nothing(index_elements=["call_sid"]))
 
 
 def find_or_add_call(session: Session, call_sid: str, from_number: str | None, now: datetime) -> Call:

@@ -35,8 +35,8 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=2,
-                         connect_args={"connect_timeout": 2} if url.startswith("postgresql") else {})
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=1,
+                         connect_args={"connect_timeout": 1} if url.startswith("postgresql") else {})
 
 
 def init_app(app: Flask) -> None:

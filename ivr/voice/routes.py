@@ -44,7 +44,7 @@ def incoming() -> str:
     """A call arrives: note it, welcome the caller once with the safety line, then the main menu."""
     sid = call_sid()
     if sid:
-        calls.find_or_add_call(request_session(), sid, caller(), now())
+        calls.note_call(request_session(), sid, caller(), now())
         request_session().commit()
         log.info("call %s from %s", sid, mask(caller()))
     return main_menu(before=("welcome",))
