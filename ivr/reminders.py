@@ -205,20 +205,29 @@ def mark_missed(session: Session, now: datetime) -> int:
     return result.rowcount
 
 
+def due_reminders(session: Session, now: datetime, limit: int):
+    """The ids of the oldest `limit` reminders due by `now` (the claim's inner query)."""
+    due = (select(Reminder.id)
+           .where(Reminder.status == ReminderStatus.PENDING, Reminder.due_at <= now)
+           .order_by(Reminder.due_at).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    return due
+
+
 def claim_due_reminders(session: Session, now: datetime, limit: int, worker: str) -> list[int]:
     """Take up to `limit` due reminders for `worker`, oldest first; no other worker gets them.
 
     One conditional UPDATE: on SQLite the write lock makes it atomic; on PostgreSQL the inner
     SELECT locks its rows and skips those another worker is claiming at that moment. Both walk
     the index ix_reminders_status_due. The caller commits before sending anything.
+
+    The inner query is a MATERIALIZED CTE: as a plain `IN (subquery)` PostgreSQL may run it more
+    than once while updating, claiming several batches at once (and starving the other clock).
     """
-    due = (select(Reminder.id)
-           .where(Reminder.status == ReminderStatus.PENDING, Reminder.due_at <= now)
-           .order_by(Reminder.due_at).limit(limit))
-    if session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+    due = due_reminders(session, now, limit).cte("due").prefix_with("MATERIALIZED")
     claimed = session.execute(
-        update(Reminder).where(Reminder.id.in_(due.scalar_subquery()), Reminder.status == ReminderStatus.PENDING)
+        update(Reminder).where(Reminder.id == due.c.id, Reminder.status == ReminderStatus.PENDING)
         .values(status=ReminderStatus.CLAIMED, claimed_by=worker, claimed_at=now, updated_at=now)
         .returning(Reminder.id),
         execution_options={"synchronize_session": False},

@@ -13,11 +13,11 @@ from collections import Counter, deque
 from collections.abc import Callable
 
 from flask import Flask
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import Session, joinedload
 
 from ivr import reminders
 from ivr.clock import now as clock_now
-from ivr.db import session_scope
+from ivr.db import commit_without_waiting_for_disk, session_scope
 from ivr.gateway import SendFailed
 from ivr.hours import in_quiet_hours
 from ivr.models import Reminder, ReminderStatus
@@ -87,38 +87,46 @@ class Dispatcher:
 
     def _send_batch(self, claimed: deque[int], outcomes: Counter) -> None:
         try:
-            while claimed and not self.stopping.is_set():
-                outcomes[self._send_one(claimed[0])] += 1
-                claimed.popleft()
+            # One session for the batch, committed at each step: every text's state is on disk
+            # before the next step, without a fresh connection (and its ping) per step.
+            with session_scope(self.app) as session:
+                while claimed and not self.stopping.is_set():
+                    outcomes[self._send_one(session, claimed[0])] += 1
+                    claimed.popleft()
         finally:
             if claimed:  # stopping, or an error: hand back what was not started, unsent
                 with session_scope(self.app) as session:
                     reminders.release_claims(session, list(claimed), self.worker, clock_now())
 
-    def _send_one(self, reminder_id: int) -> str:
-        with session_scope(self.app) as session:
-            reminder = session.get(Reminder, reminder_id, options=[joinedload(Reminder.callback)])
-            now = clock_now()
-            instead = reminders.why_not_send(session, reminder, now)
-            if instead is not None:
-                reminders.settle_unsent(session, reminder, instead, now)
-                return self._log(reminder, instead)
-            self.pacer.wait()
-            now = clock_now()
-            if not reminders.begin_send(session, reminder, self.worker, now):
-                return "taken_elsewhere"
-            to, body, validity = reminder.to_number, reminder.body, reminders.validity(reminder, now)
+    def _send_one(self, session: Session, reminder_id: int) -> str:
+        reminder = session.get(Reminder, reminder_id, options=[joinedload(Reminder.callback)], populate_existing=True)
+        now = clock_now()
+        instead = reminders.why_not_send(session, reminder, now)
+        if instead is not None:
+            reminders.settle_unsent(session, reminder, instead, now)
+            session.commit()
+            return self._log(reminder, instead)
+        self.pacer.wait()
+        now = clock_now()
+        started = reminders.begin_send(session, reminder, self.worker, now)
+        session.commit()  # from here a crash leaves "sending": flagged, never resent
+        if not started:
+            return "taken_elsewhere"
         try:
-            sid = self.gateway.send_text(to, body, self.status_callback_url, validity)
+            sid = self.gateway.send_text(reminder.to_number, reminder.body, self.status_callback_url,
+                                         reminders.validity(reminder, now))
         except SendFailed as failed:
-            return self._record(reminder_id, lambda s, r, at: reminders.record_failure(s, r, failed.failure, failed.code, at))
-        return self._record(reminder_id, lambda s, r, at: reminders.record_sent(s, r, sid, self.gateway.simulated, at))
-
-    def _record(self, reminder_id: int, record: Callable) -> str:
-        with session_scope(self.app) as session:
-            reminder = session.get(Reminder, reminder_id)
-            record(session, reminder, clock_now())
-            return self._log(reminder, ReminderStatus(reminder.status))
+            sid, failure = None, failed
+        else:
+            failure = None
+        # Safe to lose in a database crash: the row would stay "sending" and be flagged, not resent.
+        commit_without_waiting_for_disk(session)
+        if failure is None:
+            reminders.record_sent(session, reminder, sid, self.gateway.simulated, clock_now())
+        else:
+            reminders.record_failure(session, reminder, failure.failure, failure.code, clock_now())
+        session.commit()
+        return self._log(reminder, ReminderStatus(reminder.status))
 
     def _log(self, reminder: Reminder, status: ReminderStatus) -> str:
         outcome = {ReminderStatus.PENDING: "retrying",

@@ -292,6 +292,19 @@ def test_a_pass_keeps_to_the_sending_rate(app, double, clock):
     assert fake.now == pytest.approx(11 / 5)  # 12 texts at 5 a second: 2.2 seconds from first to last
 
 
+def test_a_claim_takes_at_most_its_batch_oldest_first(app, clock):
+    from ivr import reminders
+    from ivr.db import session_scope
+
+    for n in range(4):
+        booked(app, number=f"+4479111234{n:02d}")
+    with session_scope(app) as session:
+        claimed = reminders.claim_due_reminders(session, HOUR_BEFORE, 3, "clock-a")
+        rows = [session.get(Reminder, i) for i in claimed]
+        assert len(claimed) == 3 and all(r.kind == "day_before" and r.claimed_by == "clock-a" for r in rows)
+        assert len(reminders.claim_due_reminders(session, HOUR_BEFORE, 10, "clock-b")) == 5
+
+
 def test_two_clocks_at_once_send_each_text_exactly_once(app_config, double, clock):
     first, second = create_app(app_config), create_app(app_config)
     numbers = [f"+4479111{n:05d}" for n in range(150)]
@@ -303,7 +316,11 @@ def test_two_clocks_at_once_send_each_text_exactly_once(app_config, double, cloc
 
     def run(app):
         start.wait()
-        results.append(Clock(app).send_due_reminders())
+        try:
+            # Paced so that neither clock can finish everything before the other has begun.
+            results.append(Clock(app, Pacer(400)).send_due_reminders())
+        except Exception as error:  # a thread's exception would otherwise go unnoticed
+            results.append(error)
 
     threads = [threading.Thread(target=run, args=(app,)) for app in (first, second)]
     for thread in threads:
@@ -312,8 +329,9 @@ def test_two_clocks_at_once_send_each_text_exactly_once(app_config, double, cloc
         thread.join()
     bodies = [(m.form["To"], m.form["Body"]) for m in double.messages]
     assert len(bodies) == 300 and len(set(bodies)) == 300
+    assert not [r for r in results if isinstance(r, Exception)], results
     assert sum(r["sent"] for r in results) == 300
-    assert all(r["sent"] > 0 for r in results), "both clocks should have taken a share"
+    assert all(r["sent"] > 0 for r in results), f"both clocks should have taken a share: {results}"
     for app in (first, second):
         app.extensions["db.engine"].dispose()
 
