@@ -222,12 +222,18 @@ def claim_due_reminders(session: Session, now: datetime, limit: int, worker: str
     SELECT locks its rows and skips those another worker is claiming at that moment. Both walk
     the index ix_reminders_status_due. The caller commits before sending anything.
 
-    The inner query is a MATERIALIZED CTE: as a plain `IN (subquery)` PostgreSQL may run it more
-    than once while updating, claiming several batches at once (and starving the other clock).
     """
-    due = due_reminders(session, now, limit).cte("due").prefix_with("MATERIALIZED")
+    due = due_reminders(session, now, limit)
+    if session.get_bind().dialect.name == "postgresql":
+        # As `IN (subquery)` PostgreSQL may run the inner query again while updating and claim
+        # several batches at once (starving the other clock); a MATERIALIZED CTE runs once.
+        chosen = Reminder.id == due.cte("due").prefix_with("MATERIALIZED").c.id
+    else:
+        # Python's sqlite3 opens a transaction only before a statement that starts with UPDATE;
+        # a WITH ... UPDATE would commit on its own, outside the caller's transaction.
+        chosen = Reminder.id.in_(due.scalar_subquery())
     claimed = session.execute(
-        update(Reminder).where(Reminder.id == due.c.id, Reminder.status == ReminderStatus.PENDING)
+        update(Reminder).where(chosen, Reminder.status == ReminderStatus.PENDING)
         .values(status=ReminderStatus.CLAIMED, claimed_by=worker, claimed_at=now, updated_at=now)
         .returning(Reminder.id),
         execution_options={"synchronize_session": False},

@@ -303,6 +303,8 @@ def test_a_claim_takes_at_most_its_batch_oldest_first(app, clock):
         rows = [session.get(Reminder, i) for i in claimed]
         assert len(claimed) == 3 and all(r.kind == "day_before" and r.claimed_by == "clock-a" for r in rows)
         assert len(reminders.claim_due_reminders(session, HOUR_BEFORE, 10, "clock-b")) == 5
+        session.rollback()  # a claim is part of its caller's transaction (not committed on its own)
+        assert reminders.claim_due_reminders(session, HOUR_BEFORE, 3, "clock-c") == claimed
 
 
 def test_two_clocks_at_once_send_each_text_exactly_once(app_config, double, clock):
