@@ -12,7 +12,7 @@ from ivr.helpline import load_helpline
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: settings, logging, database, helpline file, Twilio gateway, routes, commands."""
+    """Build the app: settings, logging, database, helpline file, Twilio gateway, staff sign-in, routes, commands."""
     app = Flask(__name__, template_folder=str(PROJECT_DIR / "templates"),
                 instance_path=str(PROJECT_DIR / "instance"))
     app.config.update(config.load())
@@ -21,18 +21,40 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     config.finish(app.config, app.instance_path)
 
     logs.configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
+    register_proxy(app)
     db.init_app(app)
     app.extensions["helpline"] = load_helpline(app.config["HELPLINE_CONFIG"])
     register_gateway(app)
+    register_staff(app)
     register_blueprints(app)
     register_cli(app)
     return app
+
+
+def register_proxy(app: Flask) -> None:
+    """Trust X-Forwarded-For/-Proto from exactly the configured number of proxies, never the host.
+
+    Twilio signatures are checked against PUBLIC_URL, so no forwarded header can change what is
+    verified; the forwarded client address matters for the sign-in limiter.
+    """
+    hops = app.config["TRUSTED_PROXY_HOPS"]
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
 
 
 def register_gateway(app: Flask) -> None:
     from ivr import gateway
 
     gateway.init_app(app)
+
+
+def register_staff(app: Flask) -> None:
+    """Staff sign-in sessions and timeouts, CSRF on staff forms, failed sign-in limits, security headers."""
+    from ivr import staff
+
+    staff.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

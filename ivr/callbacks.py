@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ivr import reminders
 from ivr.helpline import CallbackWindow, Helpline
 from ivr.hours import OfficeHours, london, london_time
-from ivr.models import Callback, CallbackEvent, CallbackStatus
+from ivr.models import OPEN_CALLBACK_STATUSES, Callback, CallbackEvent, CallbackStatus
 
 OFFERED_DAYS = 5
 # A window is offered only while at least this much of it is still ahead.
@@ -111,3 +111,93 @@ def mark_overdue(session: Session, now: datetime) -> int:
         session.add(CallbackEvent(callback=callback, at=now, kind="overdue",
                                   detail="The window passed with no outcome recorded."))
     return len(overdue)
+
+
+# --- what staff do with a callback ---------------------------------------------------------------
+
+
+class CallbackRefused(ValueError):
+    """An action the callback's state or the caller's consent does not allow; the message says why."""
+
+
+ATTEMPT_OUTCOMES = {
+    "spoke": "Spoke to them",
+    "no_answer": "No answer",
+    "not_safe": "Not safe to talk",
+    "left_voicemail": "Left a voicemail",
+}
+
+
+def _require_open(callback: Callback, doing: str) -> None:
+    if callback.status not in OPEN_CALLBACK_STATUSES:
+        raise CallbackRefused(f"This callback is {callback.status}, so it cannot be {doing}.")
+
+
+def _record(session: Session, callback: Callback, now: datetime, staff_id: int | None, kind: str,
+            outcome: str | None = None, detail: str = "") -> CallbackEvent:
+    event = CallbackEvent(callback=callback, at=now, kind=kind, outcome=outcome, detail=detail, staff_id=staff_id)
+    session.add(event)
+    callback.updated_at = now
+    return event
+
+
+def describe_window(starts: datetime, ends: datetime) -> str:
+    """A window as staff read it in the history, in London time: `Mon 30 Nov 09:00–12:00`."""
+    local_start, local_end = london(starts), london(ends)
+    return f"{local_start:%a} {local_start.day} {local_start:%b %H:%M}–{local_end:%H:%M}"
+
+
+def record_attempt(session: Session, callback: Callback, outcome: str, *, now: datetime, staff_id: int,
+                   detail: str = "") -> CallbackEvent:
+    """Note a call to the victim; a voicemail may be left only if they said it was safe."""
+    if outcome not in ATTEMPT_OUTCOMES:
+        raise CallbackRefused("Choose what happened on the call.")
+    _require_open(callback, "attempted")
+    if outcome == "left_voicemail" and not callback.voicemail_ok:
+        raise CallbackRefused("They did not agree to a voicemail, so one must not be left.")
+    return _record(session, callback, now, staff_id, "attempt", outcome, detail.strip())
+
+
+def complete(session: Session, callback: Callback, *, now: datetime, staff_id: int) -> None:
+    """Close a callback that has been done; reminders still to go are cancelled."""
+    _require_open(callback, "completed")
+    callback.status = CallbackStatus.COMPLETED
+    _record(session, callback, now, staff_id, "completed")
+    reminders.cancel_reminders(session, callback, now)
+
+
+def cancel(session: Session, callback: Callback, *, now: datetime, staff_id: int, reason: str = "") -> None:
+    """Call a callback off; reminders still to go are cancelled."""
+    _require_open(callback, "cancelled")
+    callback.status = CallbackStatus.CANCELLED
+    _record(session, callback, now, staff_id, "cancelled", detail=reason.strip())
+    reminders.cancel_reminders(session, callback, now)
+
+
+def reschedule(session: Session, callback: Callback, new_slot: Slot, *, now: datetime, staff_id: int) -> None:
+    """Move a callback to a new window and replan its reminders (the old ones are cancelled)."""
+    _require_open(callback, "rescheduled")
+    if new_slot.ends - MIN_NOTICE < now:
+        raise CallbackRefused("That window has passed or is about to; choose a later one.")
+    old = describe_window(callback.window_start, callback.window_end)
+    callback.window_start, callback.window_end = new_slot.starts, new_slot.ends
+    callback.status = CallbackStatus.BOOKED
+    _record(session, callback, now, staff_id, "rescheduled",
+            detail=f"from {old} to {describe_window(new_slot.starts, new_slot.ends)}")
+    reminders.replan_reminders(session, callback, now)
+
+
+def add_note(session: Session, callback: Callback, text: str, *, now: datetime, staff_id: int) -> CallbackEvent:
+    """Add a note to the history (allowed on closed callbacks too)."""
+    if not text.strip():
+        raise CallbackRefused("Write the note first.")
+    return _record(session, callback, now, staff_id, "note", detail=text.strip())
+
+
+def assign(session: Session, callback: Callback, *, now: datetime, staff_id: int) -> None:
+    """Make `staff_id` the officer responsible for the callback."""
+    _require_open(callback, "assigned")
+    if callback.assigned_to_id == staff_id:
+        return
+    callback.assigned_to_id = staff_id
+    _record(session, callback, now, staff_id, "assigned")

@@ -20,8 +20,9 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    event,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column, relationship
 
 
 class UTCDateTime(TypeDecorator):
@@ -279,3 +280,19 @@ class AuditEvent(Base):
     record_type: Mapped[str] = mapped_column(String(32))
     record_id: Mapped[int | None]
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class AuditIsAppendOnly(Exception):
+    """Raised when code tries to change or remove an audit row."""
+
+
+@event.listens_for(AuditEvent, "before_update")
+@event.listens_for(AuditEvent, "before_delete")
+def _refuse_changing_an_audit_row(_mapper, _connection, target: AuditEvent) -> None:
+    raise AuditIsAppendOnly(f"audit event {target.id} cannot be changed or deleted")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_audit_changes(state: ORMExecuteState) -> None:
+    if (state.is_update or state.is_delete) and any(m.class_ is AuditEvent for m in state.all_mappers):
+        raise AuditIsAppendOnly("audit events cannot be changed or deleted")

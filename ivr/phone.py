@@ -31,6 +31,14 @@ def national_digits(e164: str) -> str:
     return phonenumbers.format_number(phonenumbers.parse(e164, "GB"), phonenumbers.PhoneNumberFormat.NATIONAL).replace(" ", "")
 
 
+def for_staff(e164: str) -> str:
+    """The number as staff read and dial it, spaced the national way, e.g. `07911 123456`."""
+    try:
+        return phonenumbers.format_number(phonenumbers.parse(e164, "GB"), phonenumbers.PhoneNumberFormat.NATIONAL)
+    except NumberParseException:
+        return e164
+
+
 def last_digits(number: str, count: int = 3) -> str:
     return number[-count:]
 

@@ -7,13 +7,16 @@ this when the variable is set) every test runs on a private PostgreSQL database 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from twilio.request_validator import RequestValidator
@@ -21,6 +24,7 @@ from twilio.request_validator import RequestValidator
 from ivr import create_app
 from ivr.db import session_scope, upgrade
 from ivr.models import Base
+from ivr.walker import Call
 
 PUBLIC_URL = "https://rj-helpline.example.org"
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
@@ -29,6 +33,7 @@ HELPLINE_NUMBER = "+441642000000"
 # Ofcom's drama ranges (07700 900xxx) are not valid numbers to phonenumbers, so tests use these.
 MOBILE = "+447911123456"
 LANDLINE = "+441642123456"
+LONDON = ZoneInfo("Europe/London")
 
 
 def on_postgres() -> bool:
@@ -148,3 +153,143 @@ def book(session, starts: datetime, ends: datetime, now: datetime, *, number: st
                              call_sid="CA" + uuid.uuid4().hex)
     session.flush()
     return callback
+
+
+# --- staff pages --------------------------------------------------------------------------------
+
+STAFF_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def _quick_password_hashing(monkeypatch):
+    """Still Argon2id, but with test-sized costs: the real ones take a noticeable moment per hash."""
+    from argon2 import PasswordHasher
+
+    monkeypatch.setattr("ivr.staff.accounts.hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+class StaffActions:
+    """Does what an officer's browser does: signs in and out, and sends forms with their CSRF token."""
+
+    def __init__(self, app, client):
+        self.app, self.client = app, client
+
+    def create(self, email: str = "officer@example.org", role: str = "staff", password: str = STAFF_PASSWORD) -> int:
+        from ivr.staff import accounts
+
+        with session_scope(self.app) as session:
+            return accounts.create_account(session, email, password, role, datetime.now(timezone.utc)).id
+
+    def login(self, email: str = "officer@example.org", password: str = STAFF_PASSWORD, role: str = "staff"):
+        """Sign in, creating the account first if it does not exist yet."""
+        from ivr.staff import accounts
+
+        with session_scope(self.app) as session:
+            exists = accounts.find(session, email) is not None
+        if not exists:
+            self.create(email, role, password)
+        return self.client.post("/staff/sign-in", data={"email": email, "password": password,
+                                                         "csrf_token": self.csrf_token("/staff/sign-in")})
+
+    def csrf_token(self, page: str = "/staff/") -> str:
+        match = _CSRF.search(self.client.get(page).get_data(as_text=True))
+        assert match, f"no CSRF token on {page}"
+        return match.group(1)
+
+    def post(self, path: str, data: dict | None = None, page: str = "/staff/", **kwargs):
+        """Post a form from `page` (whose CSRF token it carries) to `path`."""
+        return self.client.post(path, data={"csrf_token": self.csrf_token(page), **(data or {})}, **kwargs)
+
+    def logout(self):
+        return self.post("/staff/sign-out")
+
+
+@pytest.fixture
+def staff_login(app, client) -> StaffActions:
+    return StaffActions(app, client)
+
+
+@pytest.fixture
+def make_callback(app):
+    """Books a callback the way the phone line does (book_callback); returns its id.
+
+    By default the first window still open now, for a mobile that agreed to texts and voicemail.
+    """
+    from ivr import callbacks, closures, clock
+    from ivr.phone import is_mobile
+
+    def make(*, day=None, window: str = "morning", phone_number: str = MOBILE, region: str = "cleveland",
+             voicemail_ok: bool = True, texts_ok: bool = True, call_sid: str | None = None) -> int:
+        helpline = app.extensions["helpline"]
+        with app.app_context(), session_scope(app) as session:
+            now = clock.now()
+            if day is None:
+                hours = closures.office_hours(session, helpline, now)
+                chosen = callbacks.open_slots(helpline, callbacks.offered_days(helpline, hours, now)[0], now)[0]
+            else:
+                chosen = callbacks.slot(day, helpline.callback_window(window))
+            callback = callbacks.book_callback(
+                session, region=region, phone_number=phone_number, is_mobile=is_mobile(phone_number),
+                starts=chosen.starts, ends=chosen.ends, voicemail_ok=voicemail_ok, texts_ok=texts_ok, now=now,
+                call_sid=call_sid or f"CA{uuid.uuid4().hex}")
+            return callback.id
+
+    return make
+
+
+def at_london(*args) -> datetime:
+    """A moment given as London wall-clock time, in UTC: at_london(2026, 11, 30, 9)."""
+    return datetime(*args, tzinfo=LONDON).astimezone(timezone.utc)
+
+
+# Monday 30 November 2026, mid-morning: the office is open.
+MONDAY_MORNING = at_london(2026, 11, 30, 10, 0)
+# Saturday 28 November 2026: closed; the office opens again on Monday.
+SATURDAY = at_london(2026, 11, 28, 10, 0)
+
+
+class Phone:
+    """Rings the helpline through the TwiML walker, with requests signed as Twilio signs them.
+
+    The app's clock is frozen (time-machine) at the moment the call is made, London time.
+    `posts` keeps every request, so a test can replay one as Twilio's retry would.
+    """
+
+    def __init__(self, twilio: TwilioSigner):
+        self.twilio = twilio
+        self.posts: list[tuple[str, dict]] = []
+        self._travellers: list = []
+
+    def transport(self, url: str, params: dict) -> str:
+        self.posts.append((url, dict(params)))
+        return self.twilio.post(url, params).get_data(as_text=True)
+
+    def ring(self, from_number: str | None = MOBILE, at: datetime = MONDAY_MORNING,
+             answers: str = "completed", start_url: str = "/voice/incoming") -> Call:
+        """A started call from `from_number` (None: withheld) at `at`; team lines end as `answers`."""
+        self.at(at)
+        return Call(self.transport, from_number, HELPLINE_NUMBER, dial_outcome=answers, start_url=start_url).start()
+
+    def at(self, moment: datetime) -> None:
+        traveller = time_machine.travel(moment, tick=False)
+        traveller.start()
+        self._travellers.append(traveller)
+
+    def replay_last(self):
+        """Post the last request again, as Twilio does when an answer was slow."""
+        url, params = self.posts[-1]
+        return self.twilio.post(url, params)
+
+    def stop(self) -> None:
+        for traveller in reversed(self._travellers):
+            traveller.stop()
+
+
+@pytest.fixture
+def phone(twilio) -> Iterator[Phone]:
+    phone = Phone(twilio)
+    yield phone
+    phone.stop()

@@ -39,3 +39,9 @@ def test_a_broken_helpline_file_stops_the_app_with_the_reason(app_config, tmp_pa
     app_config["HELPLINE_CONFIG"] = str(broken)
     with pytest.raises(ValueError, match="cleveland"):
         create_app(app_config)
+
+
+def test_the_readme_documents_every_setting():
+    readme = (config.PROJECT_DIR / "README.md").read_text()
+    undocumented = [s.name for s in config.SETTINGS if f"| `{s.name}` |" not in readme]
+    assert undocumented == []

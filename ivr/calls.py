@@ -1,0 +1,114 @@
+"""Calls as Twilio reports them, and the voicemails callers leave.
+
+Every function takes the session and `now` and never commits. Twilio retries a webhook that was
+slow to answer, so each change here is idempotent: a repeat finds the row the first one wrote.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ivr.models import Call, Voicemail, VoicemailStatus
+from ivr.phone import parse_uk
+
+# What Twilio sends as From when the caller withheld or could not give their number.
+WITHHELD = frozenset({
+    "", "anonymous", "restricted", "unknown", "private", "unavailable", "blocked",
+    "+266696687", "+7378742833", "+2562533", "+8656696", "+86282452253",
+})
+CALL_STATUSES = frozenset({"queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"})
+ENDED_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+
+Row = TypeVar("Row", Call, Voicemail)
+
+
+def caller_number(raw: str | None) -> str | None:
+    """The caller's number in E.164, or None when it was withheld or is not a number at all."""
+    raw = (raw or "").strip()
+    if raw.lower() in WITHHELD:
+        return None
+    return parse_uk(raw) or (raw if re.fullmatch(r"\+[1-9]\d{6,14}", raw) else None)
+
+
+def _find_or_add(session: Session, find: Callable[[], Row | None], new: Callable[[], Row]) -> Row:
+    """The row `find` returns, else `new()` stored; a concurrent retry that stored it first wins."""
+    row = find()
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
+            row = new()
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        row = find()
+        if row is None:
+            raise
+    return row
+
+
+def find_or_add_call(session: Session, call_sid: str, from_number: str | None, now: datetime) -> Call:
+    """The call with this CallSid, added the first time Twilio mentions it."""
+    return _find_or_add(
+        session,
+        lambda: session.scalar(select(Call).where(Call.call_sid == call_sid)),
+        lambda: Call(call_sid=call_sid, from_number=from_number, started_at=now),
+    )
+
+
+def note_region(session: Session, call_sid: str, region: str) -> None:
+    """Remember which team the caller asked for."""
+    session.execute(update(Call).where(Call.call_sid == call_sid).values(region=region))
+
+
+def keep_keyed_number(session: Session, call_sid: str, from_number: str | None, number: str, now: datetime) -> None:
+    """Hold a number the caller keyed in until they confirm it (it never travels in a URL)."""
+    find_or_add_call(session, call_sid, from_number, now).keyed_number = number
+
+
+def keyed_number(session: Session, call_sid: str) -> str | None:
+    return session.scalar(select(Call.keyed_number).where(Call.call_sid == call_sid))
+
+
+def record_call_end(
+    session: Session, call_sid: str, from_number: str | None, status: str, duration: int | None, now: datetime
+) -> Call:
+    """Note Twilio's latest status for the call; the first report of its end sets when it ended."""
+    call = find_or_add_call(session, call_sid, from_number, now)
+    if status in CALL_STATUSES:
+        call.status = status
+    if status in ENDED_STATUSES and call.ended_at is None:
+        call.ended_at = now
+    if duration is not None:
+        call.duration_seconds = duration
+    return call
+
+
+def add_voicemail(
+    session: Session,
+    *,
+    recording_sid: str,
+    recording_url: str | None,
+    duration: int,
+    region: str,
+    call_sid: str | None,
+    from_number: str | None,
+    now: datetime,
+) -> Voicemail:
+    """Store a recorded message as new; the same recording posted again returns the first row."""
+    return _find_or_add(
+        session,
+        lambda: session.scalar(select(Voicemail).where(Voicemail.recording_sid == recording_sid)),
+        lambda: Voicemail(
+            recording_sid=recording_sid, recording_url=recording_url, duration_seconds=duration,
+            region=region, call_sid=call_sid, from_number=from_number,
+            status=VoicemailStatus.NEW, created_at=now,
+        ),
+    )

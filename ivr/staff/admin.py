@@ -1,0 +1,150 @@
+"""Administration (administrators only): closure days, the emergency "closed now" switch, and
+staff accounts (create, disable, enable, reset password)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ivr import clock
+from ivr import closures as closure_store
+from ivr.db import request_session
+from ivr.hours import london
+from ivr.models import StaffUser
+from ivr.staff import accounts, bp
+from ivr.staff.audit import audit
+from ivr.staff.forms import ActionForm, ClosureForm, NewAccountForm, ResetPasswordForm
+from ivr.staff.security import admin_required
+
+
+@bp.get("/admin/")
+@admin_required
+def admin_home():
+    return redirect(url_for("staff.closures"))
+
+
+def _closures_page(form: ClosureForm, status: int = 200):
+    db = request_session()
+    today = london(clock.now()).date()
+    return render_template("staff/admin/closures.html", form=form, action_form=ActionForm(formdata=None),
+                           closures=closure_store.list_closures(db, since=today),
+                           closed_now=closure_store.is_closed_now(db)), status
+
+
+@bp.get("/admin/closures")
+@admin_required
+def closures():
+    return _closures_page(ClosureForm(formdata=None))
+
+
+@bp.post("/admin/closures")
+@admin_required
+def add_closure():
+    form = ClosureForm()
+    if not form.validate_on_submit():
+        return _closures_page(form, 400)
+    closure_store.add_closure(request_session(), form.day.data, form.reason.data or "")
+    audit("create", "closure", detail=form.day.data.isoformat())
+    request_session().commit()
+    flash(f"The office is closed on {form.day.data:%A} {form.day.data.day} {form.day.data:%B %Y}.", "success")
+    return redirect(url_for("staff.closures"), 303)
+
+
+@bp.post("/admin/closures/<day>/remove")
+@admin_required
+def remove_closure(day: str):
+    try:
+        when = date.fromisoformat(day)
+    except ValueError:
+        abort(404)
+    if closure_store.remove_closure(request_session(), when):
+        audit("delete", "closure", detail=when.isoformat())
+        request_session().commit()
+        flash(f"The office is open again on {when:%A} {when.day} {when:%B %Y}.", "success")
+    return redirect(url_for("staff.closures"), 303)
+
+
+@bp.post("/admin/closed-now")
+@admin_required
+def closed_now():
+    on = request.form.get("state") == "on"
+    closure_store.set_closed_now(request_session(), on, by=current_user.email, now=clock.now())
+    audit("update", "switch", detail=f"closed now {'on' if on else 'off'}")
+    request_session().commit()
+    flash("Closed now is ON: callers hear the closed menu." if on else "Closed now is off: normal hours apply.",
+          "success")
+    return redirect(url_for("staff.closures"), 303)
+
+
+def _accounts_page(form: NewAccountForm, status: int = 200):
+    users = request_session().scalars(select(StaffUser).order_by(StaffUser.email)).all()
+    return render_template("staff/admin/accounts.html", form=form, users=users,
+                           action_form=ActionForm(formdata=None)), status
+
+
+@bp.get("/admin/accounts")
+@admin_required
+def staff_accounts():
+    return _accounts_page(NewAccountForm(formdata=None))
+
+
+@bp.post("/admin/accounts")
+@admin_required
+def create_account():
+    form = NewAccountForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_account(request_session(), form.email.data, form.password.data, form.role.data,
+                                           clock.now())
+        except accounts.AccountError as problem:
+            form.form_errors.append(str(problem))
+        else:
+            audit("create", "staff", user.id, f"role {user.role}")
+            request_session().commit()
+            flash(f"The account for {user.email} is ready.", "success")
+            return redirect(url_for("staff.staff_accounts"), 303)
+    request_session().rollback()
+    return _accounts_page(form, 400)
+
+
+def _account_or_404(user_id: int) -> StaffUser:
+    user = request_session().get(StaffUser, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.post("/admin/accounts/<int:user_id>/<any(disable, enable):change>")
+@admin_required
+def set_account_active(user_id: int, change: str):
+    user = _account_or_404(user_id)
+    if user.id == current_user.id:
+        flash("You cannot disable your own account; ask another administrator.", "error")
+        return redirect(url_for("staff.staff_accounts"), 303)
+    accounts.set_active(user, change == "enable")
+    audit("update", "staff", user.id, f"{change}d")
+    request_session().commit()
+    flash(f"The account for {user.email} is {change}d." + (" Its sessions have ended." if change == "disable" else ""),
+          "success")
+    return redirect(url_for("staff.staff_accounts"), 303)
+
+
+@bp.route("/admin/accounts/<int:user_id>/password", methods=["GET", "POST"])
+@admin_required
+def reset_password(user_id: int):
+    user = _account_or_404(user_id)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.set_password(user, form.password.data)
+        except accounts.AccountError as problem:
+            form.password.errors.append(str(problem))
+        else:
+            audit("update", "staff", user.id, "password reset")
+            request_session().commit()
+            flash(f"The password for {user.email} is changed and its sessions have ended.", "success")
+            return redirect(url_for("staff.staff_accounts"), 303)
+    return render_template("staff/admin/reset_password.html", form=form, user=user), 400 if form.is_submitted() else 200

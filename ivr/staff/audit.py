@@ -1,0 +1,62 @@
+"""The audit trail: every view and change of a victim's record, and the page administrators read it on.
+
+Rows are only ever added (ivr.models refuses updates and deletes of AuditEvent).
+"""
+
+from __future__ import annotations
+
+from flask import render_template, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from ivr import clock
+from ivr.db import request_session
+from ivr.models import AuditEvent, StaffUser
+from ivr.staff import bp
+from ivr.staff.security import admin_required
+
+PAGE_SIZE = 100
+RECORD_TYPES = ("callback", "voicemail", "queue", "voicemails", "staff", "closure", "switch")
+
+
+def audit(action: str, record_type: str, record_id: int | None = None, detail: str = "") -> AuditEvent:
+    """Write down that the signed-in officer did `action` to a record (never a number or a name in `detail`)."""
+    event = AuditEvent(at=clock.now(), staff_id=current_user.id, action=action, record_type=record_type,
+                       record_id=record_id, detail=detail)
+    request_session().add(event)
+    return event
+
+
+def events_for(record_type: str, record_id: int, limit: int = 50) -> list[tuple[AuditEvent, str | None]]:
+    """The newest audit rows about one record, with who did each."""
+    query = (select(AuditEvent, StaffUser.email).outerjoin(StaffUser, AuditEvent.staff_id == StaffUser.id)
+             .where(AuditEvent.record_type == record_type, AuditEvent.record_id == record_id)
+             .order_by(AuditEvent.id.desc()).limit(limit))
+    return list(request_session().execute(query))
+
+
+@bp.get("/admin/audit")
+@admin_required
+def audit_log():
+    errors = []
+    query = (select(AuditEvent, StaffUser.email).outerjoin(StaffUser, AuditEvent.staff_id == StaffUser.id)
+             .order_by(AuditEvent.id.desc()).limit(PAGE_SIZE))
+    record_type = request.args.get("record_type", "")
+    if record_type:
+        if record_type in RECORD_TYPES:
+            query = query.where(AuditEvent.record_type == record_type)
+        else:
+            errors.append(f"There is no record type “{record_type}”; choose one from the list.")
+    record_id = request.args.get("record_id", "").strip()
+    if record_id:
+        if record_id.isdigit():
+            query = query.where(AuditEvent.record_id == int(record_id))
+        else:
+            errors.append("The record number must be a whole number, e.g. 42.")
+    before = request.args.get("before", "")
+    if before.isdigit():
+        query = query.where(AuditEvent.id < int(before))
+    rows = [] if errors else list(request_session().execute(query))
+    older = rows[-1][0].id if len(rows) == PAGE_SIZE else None
+    return render_template("staff/admin/audit.html", rows=rows, errors=errors, record_types=RECORD_TYPES,
+                           record_type=record_type, record_id=record_id, older=older), 400 if errors else 200

@@ -1,0 +1,180 @@
+"""One callback (/staff/callbacks/<id>): its history and what an officer can do with it; and
+creating a callback by hand for a victim an officer spoke to (the same rules as the phone line)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms import SelectChoice
+
+from ivr import callbacks, clock, closures
+from ivr.callbacks import ATTEMPT_OUTCOMES, CallbackRefused, Slot
+from ivr.db import request_session
+from ivr.models import OPEN_CALLBACK_STATUSES, Callback, InboundText, StaffUser
+from ivr.phone import is_mobile, parse_uk
+from ivr.staff import bp
+from ivr.staff.audit import audit, events_for
+from ivr.staff.display import day_name, window_label
+from ivr.staff.forms import ActionForm, AttemptForm, CancelForm, NewCallbackForm, NoteForm, RescheduleForm
+
+# Officers may book further ahead than a caller's five-day menu.
+STAFF_OFFERED_DAYS = 10
+
+
+def _callback_or_404(callback_id: int) -> Callback:
+    callback = request_session().get(Callback, callback_id)
+    if callback is None:
+        abort(404)
+    return callback
+
+
+def _offer_windows(form: RescheduleForm, now: datetime) -> None:
+    """Fill a form's day and window choices with what can still be booked."""
+    helpline = current_app.extensions["helpline"]
+    hours = closures.office_hours(request_session(), helpline, now)
+    days = callbacks.offered_days(helpline, hours, now, count=STAFF_OFFERED_DAYS)
+    form.day.choices = [SelectChoice("", "Choose a day"),
+                        *(SelectChoice(day.isoformat(), day_name(day)) for day in days)]
+    form.window.choices = [SelectChoice(w.id, window_label(w)) for w in helpline.callback_windows]
+
+
+def _chosen_slot(form: RescheduleForm, now: datetime) -> Slot | None:
+    """The slot the form asks for, if it is still open; otherwise an error on the form."""
+    helpline = current_app.extensions["helpline"]
+    day = date.fromisoformat(form.day.data)
+    window = helpline.callback_window(form.window.data)
+    for open_slot in callbacks.open_slots(helpline, day, now):
+        if open_slot.window == window:
+            return open_slot
+    form.window.errors.append("That time has passed or is about to; choose a later one.")
+    return None
+
+
+def _render(callback: Callback, status: int = 200, **forms):
+    """The callback page; showing it to an officer is a view of the record, so it is audited."""
+    db, now = request_session(), clock.now()
+    forms = {"attempt_form": AttemptForm(formdata=None), "reschedule_form": RescheduleForm(formdata=None),
+             "note_form": NoteForm(formdata=None), "cancel_form": CancelForm(formdata=None),
+             "action_form": ActionForm(formdata=None)} | forms
+    _offer_windows(forms["reschedule_form"], now)
+    replies = db.scalars(select(InboundText).where(InboundText.callback_id == callback.id)
+                         .order_by(InboundText.received_at)).all()
+    staff_ids = {e.staff_id for e in callback.events} | {callback.assigned_to_id, callback.created_by_id}
+    officers = dict(db.execute(select(StaffUser.id, StaffUser.email).where(StaffUser.id.in_(staff_ids - {None})))
+                    .all())
+    audit("view", "callback", callback.id)
+    db.commit()
+    return render_template("staff/callback.html", callback=callback, replies=replies, officers=officers,
+                           outcomes=ATTEMPT_OUTCOMES, is_open=callback.status in OPEN_CALLBACK_STATUSES,
+                           audit_rows=events_for("callback", callback.id), **forms), status
+
+
+@bp.get("/callbacks/<int:callback_id>")
+def callback_page(callback_id: int):
+    return _render(_callback_or_404(callback_id))
+
+
+def _act(callback_id: int, form, form_name: str, change, done: str):
+    """Validate `form`, make the change, audit it and go back to the page; on a problem show why."""
+    callback = _callback_or_404(callback_id)
+    now = clock.now()
+    if form_name == "reschedule_form":
+        _offer_windows(form, now)
+    if form.validate_on_submit():
+        try:
+            detail = change(callback, form, now)
+        except CallbackRefused as refusal:
+            form.form_errors.append(str(refusal))
+        else:
+            if detail is not False:
+                audit("update", "callback", callback.id, detail)
+                request_session().commit()
+                flash(done, "success")
+                return redirect(url_for("staff.callback_page", callback_id=callback.id), 303)
+    request_session().rollback()
+    return _render(callback, 400, **{form_name: form})
+
+
+@bp.post("/callbacks/<int:callback_id>/attempt")
+def record_attempt(callback_id: int):
+    def change(callback, form, now):
+        callbacks.record_attempt(request_session(), callback, form.outcome.data, now=now,
+                                 staff_id=current_user.id, detail=form.detail.data or "")
+        return f"attempt: {form.outcome.data}"
+    return _act(callback_id, AttemptForm(), "attempt_form", change, "The attempt is recorded.")
+
+
+@bp.post("/callbacks/<int:callback_id>/reschedule")
+def reschedule(callback_id: int):
+    def change(callback, form, now):
+        new_slot = _chosen_slot(form, now)
+        if new_slot is None:
+            return False
+        callbacks.reschedule(request_session(), callback, new_slot, now=now, staff_id=current_user.id)
+        return f"rescheduled to {new_slot.day.isoformat()} {new_slot.window.id}"
+    return _act(callback_id, RescheduleForm(), "reschedule_form", change,
+                "The callback is rescheduled and its reminders replanned.")
+
+
+@bp.post("/callbacks/<int:callback_id>/note")
+def add_note(callback_id: int):
+    def change(callback, form, now):
+        callbacks.add_note(request_session(), callback, form.text.data, now=now, staff_id=current_user.id)
+        return "note added"
+    return _act(callback_id, NoteForm(), "note_form", change, "The note is added.")
+
+
+@bp.post("/callbacks/<int:callback_id>/complete")
+def complete(callback_id: int):
+    def change(callback, form, now):
+        callbacks.complete(request_session(), callback, now=now, staff_id=current_user.id)
+        return "completed"
+    return _act(callback_id, ActionForm(), "action_form", change, "The callback is marked complete.")
+
+
+@bp.post("/callbacks/<int:callback_id>/cancel")
+def cancel(callback_id: int):
+    def change(callback, form, now):
+        callbacks.cancel(request_session(), callback, now=now, staff_id=current_user.id, reason=form.reason.data or "")
+        return "cancelled"
+    return _act(callback_id, CancelForm(), "cancel_form", change, "The callback is cancelled.")
+
+
+@bp.post("/callbacks/<int:callback_id>/assign")
+def assign_to_me(callback_id: int):
+    def change(callback, form, now):
+        callbacks.assign(request_session(), callback, now=now, staff_id=current_user.id)
+        return "assigned to the officer"
+    return _act(callback_id, ActionForm(), "action_form", change, "The callback is assigned to you.")
+
+
+@bp.route("/callbacks/new", methods=["GET", "POST"])
+def new_callback():
+    helpline = current_app.extensions["helpline"]
+    db, now = request_session(), clock.now()
+    form = NewCallbackForm()
+    _offer_windows(form, now)
+    form.region.choices = [SelectChoice("", "Choose the team"), *(SelectChoice(r.id, r.name) for r in helpline.regions)]
+    if form.validate_on_submit():
+        number = parse_uk(form.phone_number.data)
+        if number is None:
+            form.phone_number.errors.append("Enter a valid UK phone number, like 07700 900123 or 01642 123456.")
+        elif form.texts_ok.data == "yes" and not is_mobile(number):
+            form.texts_ok.errors.append("Text reminders can only go to a mobile number; choose No, or give a mobile number.")
+        new_slot = _chosen_slot(form, now)
+        if number and new_slot and not form.phone_number.errors and not form.texts_ok.errors:
+            callback = callbacks.book_callback(
+                db, region=form.region.data, phone_number=number, is_mobile=is_mobile(number),
+                starts=new_slot.starts, ends=new_slot.ends, voicemail_ok=form.voicemail_ok.data == "yes",
+                texts_ok=form.texts_ok.data == "yes", now=now, created_by_id=current_user.id)
+            if form.note.data and form.note.data.strip():
+                callbacks.add_note(db, callback, form.note.data, now=now, staff_id=current_user.id)
+            audit("create", "callback", callback.id, "by hand")
+            db.commit()
+            flash("The callback is booked.", "success")
+            return redirect(url_for("staff.callback_page", callback_id=callback.id), 303)
+    status = 400 if form.is_submitted() else 200
+    return render_template("staff/new_callback.html", form=form), status

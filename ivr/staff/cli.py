@@ -1,0 +1,48 @@
+"""`flask --app ivr staff create EMAIL --role staff|admin [--password-file PATH]`, and `staff disable EMAIL`."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+
+from ivr import clock
+from ivr.db import session_scope
+from ivr.models import Role
+from ivr.staff import accounts, bp
+
+
+@bp.cli.group("staff", help="Staff accounts for the staff pages (there is no self-registration).")
+def staff_cli() -> None:
+    pass
+
+
+@staff_cli.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.STAFF.value, show_default=True)
+@click.option("--password-file", type=click.File("r"),
+              help="Read the password from this file's first line instead of asking for it.")
+def create(email: str, role: str, password_file) -> None:
+    """Add an account for EMAIL; the password is asked for twice unless --password-file is given."""
+    if password_file is not None:
+        password = password_file.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password (at least 12 characters)", hide_input=True, confirmation_prompt=True)
+    try:
+        with session_scope(current_app) as session:
+            user = accounts.create_account(session, email, password, role, clock.now())
+            email, role = user.email, user.role
+    except accounts.AccountError as problem:
+        raise click.ClickException(str(problem))
+    click.echo(f"Created the {role} account {email}.")
+
+
+@staff_cli.command("disable")
+@click.argument("email")
+def disable(email: str) -> None:
+    """Disable the account for EMAIL and end its sessions."""
+    with session_scope(current_app) as session:
+        user = accounts.find(session, email)
+        if user is None:
+            raise click.ClickException(f"There is no account for {email}.")
+        accounts.set_active(user, False)
+    click.echo(f"Disabled {accounts.normalise_email(email)}; its sessions have ended.")

@@ -1,0 +1,240 @@
+"""What every step of a call shares: reading the caller's answer, asking a menu, and the ways on.
+
+A step is a route that hears the answer to the menu before it and answers with the next TwiML.
+What the caller chose so far travels in the action URLs (never anything personal: a number they
+key in is held on the call's row). A menu nobody answers comes back to the same step without
+input; each miss adds one to `miss` in the URL, and the third never leaves the caller stranded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache, wraps
+from typing import Any
+
+from flask import Response, current_app, g, request, url_for
+from twilio.twiml.voice_response import VoiceResponse
+from werkzeug.exceptions import HTTPException
+
+from ivr import clock, closures
+from ivr.calls import caller_number
+from ivr.db import request_session
+from ivr.helpline import Helpline, Region
+from ivr.hours import OfficeHours, london
+from ivr.prompts import Prompts
+from ivr.speech import key_from_speech
+from ivr.twilio_auth import twilio_webhook
+from ivr.voice import bp
+
+MAX_MISSES = 3
+_SID = re.compile(r"[A-Za-z0-9]{2,64}")
+
+
+def step(rule: str):
+    """Register a signed Twilio webhook at /voice`rule` whose view returns TwiML."""
+
+    def register(view: Callable[[], str]):
+        @wraps(view)
+        def answer_with_twiml() -> Response:
+            return Response(view(), mimetype="text/xml")
+
+        return bp.post(rule)(twilio_webhook(answer_with_twiml))
+
+    return register
+
+
+# --- the request ----------------------------------------------------------------------------------
+
+
+def prompts() -> Prompts:
+    return current_app.extensions["prompts"]
+
+
+def helpline() -> Helpline:
+    return current_app.extensions["helpline"]
+
+
+def now() -> datetime:
+    """The time of this request (read once, so every decision in it agrees)."""
+    if "now" not in g:
+        g.now = clock.now()
+    return g.now
+
+
+def form(name: str, limit: int = 64) -> str:
+    """A parameter Twilio posted, cut to `limit` characters; "" when absent or unreadable."""
+    try:
+        return request.form.get(name, "")[:limit]
+    except HTTPException:  # a body too large to read
+        return ""
+
+
+def twilio_sid(name: str) -> str | None:
+    """A Twilio identifier parameter (CallSid, RecordingSid), or None when it is missing or malformed."""
+    sid = form(name, 65)
+    return sid if _SID.fullmatch(sid) else None
+
+
+def call_sid() -> str | None:
+    return twilio_sid("CallSid")
+
+
+def caller() -> str | None:
+    """The caller's number in E.164, None when withheld."""
+    return caller_number(form("From", 32))
+
+
+def office_hours() -> OfficeHours:
+    """The hours in force, closures and the emergency switch included (read once per request)."""
+    if "office_hours" not in g:
+        g.office_hours = closures.office_hours(request_session(), helpline(), now())
+    return g.office_hours
+
+
+def current_region() -> Region:
+    """The region the caller chose (from the URL), else the general line."""
+    return helpline().region(request.args.get("region", "")) or helpline().default_region
+
+
+def misses() -> int:
+    """How many times in a row the caller has not answered the current menu."""
+    count = request.args.get("miss", "0")
+    return min(int(count), MAX_MISSES) if count.isdigit() else 0
+
+
+# --- menus ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Menu:
+    prompt: str  # the prompt that asks (templates/voice/prompts.toml [say])
+    listen: str  # what it listens for ([listen])
+    endpoint: str  # the step that hears the answer
+    number_entry: bool = False  # many keys ended by #, rather than one key
+
+
+@dataclass(frozen=True)
+class Answer:
+    key: str | None  # one of the menu's keys, or None
+    heard: bool  # whether the caller pressed or said anything at all
+
+
+def answer(menu: Menu, keys: Collection[str], understand: Callable[[str], str | None] | None = None) -> Answer:
+    """The key the caller pressed or the choice they said, if it is one of `keys` ("129": 1, 2 or 9)."""
+    digits, speech = form("Digits", 32), form("SpeechResult", 300)
+    if digits:
+        key: str | None = digits
+    elif speech:
+        key = (understand and understand(speech)) or key_from_speech(speech, prompts().listening(menu.listen).words)
+    else:
+        return Answer(None, heard=False)
+    return Answer(key if key in set(keys) else None, heard=True)
+
+
+def ask(
+    menu: Menu,
+    *,
+    state: Mapping[str, str] | None = None,
+    context: Mapping[str, Any] | None = None,
+    misses: int = 0,
+    hint: str | None = None,
+    before: tuple[str, ...] = (),
+    personal: bool = False,
+) -> str:
+    """Say the prompts `before`, a hint after a miss, then the menu, listening for keys or words."""
+    action = url_for(menu.endpoint, **(state or {}), miss=misses or None)
+    says = (*before, *((hint,) if hint else ()), menu.prompt)
+    # A menu that is the same for every caller is built once; one that reads back a number is not kept.
+    build = _menu_twiml.__wrapped__ if personal else _menu_twiml
+    return build(prompts(), says, tuple(sorted((context or {}).items())), action, menu)
+
+
+@lru_cache(maxsize=1024)
+def _menu_twiml(words: Prompts, says: tuple[str, ...], context: tuple, action: str, menu: Menu) -> str:
+    response = VoiceResponse()
+    keys = {"finish_on_key": "#", "timeout": 10} if menu.number_entry else {"num_digits": 1}
+    gather = response.gather(input="dtmf speech", action=action, method="POST", language=words.language,
+                             hints=words.listening(menu.listen).hints or None, speech_timeout="auto", **keys)
+    for name in says:
+        speak(gather, name, words, **dict(context))
+    response.redirect(action, method="POST")
+    return str(response)
+
+
+def speak(verb, name: str, words: Prompts | None = None, **context: Any):
+    """Add prompt `name` to a response (or a Gather), one Say a sentence group."""
+    words = words or prompts()
+    for line in words.lines(name, **context):
+        verb.say(line, voice=words.voice, language=words.language)
+    return verb
+
+
+def retry(heard: Answer, replay: Callable[..., str], *, hint: str | None = None,
+          on_third: Callable[[], str] | None = None) -> str:
+    """Ask again with a short hint; the third miss in a row moves the caller on."""
+    count = misses() + 1
+    if count >= MAX_MISSES:
+        return on_third() if on_third else three_misses()
+    return replay(misses=count, hint=hint or ("invalid" if heard.heard else "no_input"))
+
+
+def three_misses() -> str:
+    """In hours, put the caller through to the general line; otherwise offer the closed menu."""
+    if office_hours().is_open(now()):
+        return put_through(helpline().default_region, intro="put_through_after_misses")
+    return closed_menu(current_region())
+
+
+# --- the ways on, shared by several steps ------------------------------------------------------
+
+
+CLOSED = Menu("closed_menu", "closed", "voice.closed")
+
+
+def closed_menu(region: Region, misses: int = 0, hint: str | None = None, before: tuple[str, ...] = ()) -> str:
+    """Leave a message or arrange a callback, saying when the office next opens if it is closed."""
+    hours, moment = office_hours(), now()
+    context: dict[str, Any] = {"open": hours.is_open(moment)}
+    if not context["open"]:
+        opening = london(hours.next_opening(moment))
+        context |= {"opening_day": opening.date(), "opening_time": opening.time(),
+                    "days_away": (opening.date() - london(moment).date()).days}
+    return ask(CLOSED, state={"region": region.id}, context=context, misses=misses, hint=hint, before=before)
+
+
+def put_through(region: Region, intro: str = "putting_through") -> str:
+    """Ring the region's line for a bounded time; the dial step hears how it went."""
+    response = speak(VoiceResponse(), intro, region=region)
+    dial(response, region, url_for("voice.dialled", region=region.id))
+    return str(response)
+
+
+def dial(response: VoiceResponse, region: Region, action: str) -> VoiceResponse:
+    # No callerId: Twilio shows the team the caller's own number, as a transferred call should.
+    response.dial(action=action, method="POST", timeout=helpline().ring_seconds).number(region.line)
+    return response
+
+
+def record_message(region: Region) -> str:
+    return str(take_message(VoiceResponse(), region))
+
+
+def take_message(response: VoiceResponse, region: Region) -> VoiceResponse:
+    """Record a message after a beep, ended by # or hanging up; silence ends the call kindly."""
+    speak(response, "leave_message")
+    response.record(action=url_for("voice.message", region=region.id), method="POST", play_beep=True,
+                    max_length=helpline().voicemail_max_seconds, finish_on_key="#")
+    return hang_up(response, "no_message")
+
+
+def hang_up(response: VoiceResponse, last_words: str, **context: Any) -> VoiceResponse:
+    speak(response, last_words, **context)
+    response.hangup()
+    return response
+
+
+def goodbye(last_words: str = "goodbye", **context: Any) -> str:
+    return str(hang_up(VoiceResponse(), last_words, **context))

@@ -1,0 +1,102 @@
+"""The terminal phone: `flask --app ivr call` plays a call against the app, in-process, as Twilio would.
+
+Requests go through Flask's test client, signed like Twilio's when TWILIO_AUTH_TOKEN is set, and
+the TwiML is played by `ivr.walker`. `--at` sets `app.config["CLOCK"]` so the call happens at a
+pretend London time (a Saturday, a bank holiday). The call is real as far as the app is concerned:
+a voicemail or a callback it books is stored in the configured database.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import click
+from flask import Flask
+from flask.cli import ScriptInfo
+from twilio.request_validator import RequestValidator
+
+from ivr.hours import LONDON
+from ivr.voice import bp
+from ivr.walker import (
+    CALLER,
+    DIAL_STATUSES,
+    DTMF_KEYS,
+    Call,
+    WalkerError,
+    play_interactive,
+)
+
+DEFAULT_CALLER = "+447911123456"  # a mobile
+LOCAL_BASE_URL = "http://localhost"  # what the test client's requests look like to the app
+
+
+def transport(app: Flask):
+    """POST form parameters to the app as Twilio does and return the body of the answer."""
+    client = app.test_client()
+    token, base = app.config.get("TWILIO_AUTH_TOKEN"), app.config.get("PUBLIC_URL") or LOCAL_BASE_URL
+    validator = RequestValidator(token) if token else None
+
+    def post(url: str, params: dict[str, str]) -> str:
+        headers = {"X-Twilio-Signature": validator.compute_signature(base + url, params)} if validator else {}
+        return client.post(url, data=params, headers=headers).get_data(as_text=True)
+
+    return post
+
+
+def pretend_time(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=LONDON).astimezone(timezone.utc)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a time; write it like 2026-11-28 10:00 (London time)") from None
+
+
+def play_script(call: Call, script: list[str]) -> None:
+    """Answer each prompt with the next entry: keys, words, "-" for silence; seconds at a recording."""
+    call.start()
+    for entry in script:
+        if call.waiting is None:
+            break
+        if entry == "hangup":
+            call.hang_up()
+        elif call.waiting.tag == "Record":
+            seconds = entry.removesuffix("s")
+            if seconds.isdigit():
+                call.record(int(seconds))
+            else:
+                call.silence()
+        elif entry in ("", "-"):
+            call.silence()
+        elif all(key in DTMF_KEYS for key in entry):
+            call.press(entry)
+        else:
+            call.say_words(entry)
+    call.hang_up()
+
+
+@bp.cli.command("call", with_appcontext=False)
+@click.option("--from", "from_number", default=DEFAULT_CALLER, show_default=True,
+              help='The caller\'s number, or "withheld".')
+@click.option("--at", "at", default=None, help='Pretend London time, e.g. "2026-11-28 10:00" (a Saturday).')
+@click.option("--keys", default=None,
+              help='Play without asking: comma-separated answers, e.g. "4,1,1,07911123456#,1,1,1". '
+                   'Words are spoken, "-" is silence, a number at a recording is its length in seconds.')
+@click.option("--answer", type=click.Choice(DIAL_STATUSES), default="completed", show_default=True,
+              help="With --keys: how a team's line answers when the call is put through.")
+def call_command(from_number: str, at: str | None, keys: str | None, answer: str) -> None:
+    """Play a call against the app in the terminal, as Twilio would."""
+    app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+    if at:
+        moment = pretend_time(at)
+        app.config["CLOCK"] = lambda: moment
+    caller = None if from_number.lower() == "withheld" else from_number
+    call = Call(transport(app), caller, app.config.get("TWILIO_PHONE_NUMBER") or "+441642000000",
+                dial_outcome=answer)
+    try:
+        if keys is None:
+            play_interactive(call)
+            return
+        play_script(call, [entry.strip() for entry in keys.split(",")])
+    except WalkerError as error:
+        raise click.ClickException(str(error)) from error
+    for line in call.transcript:
+        click.echo(line if line.startswith(CALLER) else f"  {line}")

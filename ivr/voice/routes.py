@@ -1,0 +1,149 @@
+"""The call from the welcome to a team's line or a message: DESIGN.md, "The call, as the caller hears it"."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+from twilio.twiml.voice_response import VoiceResponse
+
+from ivr import calls
+from ivr.db import request_session
+from ivr.phone import mask
+from ivr.voice import booking
+from ivr.voice.kit import (
+    CLOSED,
+    Menu,
+    answer,
+    ask,
+    call_sid,
+    caller,
+    closed_menu,
+    current_region,
+    form,
+    goodbye,
+    helpline,
+    misses,
+    now,
+    office_hours,
+    put_through,
+    record_message,
+    retry,
+    step,
+    twilio_sid,
+)
+
+log = logging.getLogger(__name__)
+
+MAIN = Menu("main_menu", "main", "voice.main")
+REGION = Menu("region_menu", "region", "voice.region")
+
+
+@step("/incoming")
+def incoming() -> str:
+    """A call arrives: note it, welcome the caller once with the safety line, then the main menu."""
+    sid = call_sid()
+    if sid:
+        calls.find_or_add_call(request_session(), sid, caller(), now())
+        request_session().commit()
+        log.info("call %s from %s", sid, mask(caller()))
+    return main_menu(before=("welcome",))
+
+
+def main_menu(misses: int = 0, hint: str | None = None, before: tuple[str, ...] = ()) -> str:
+    return ask(MAIN, misses=misses, hint=hint, before=before)
+
+
+@step("/main")
+def main() -> str:
+    heard = answer(MAIN, "12349")
+    match heard.key:
+        case "1":
+            return main_menu(before=("rj_info",))
+        case "2":
+            return main_menu(before=("referral_info",))
+        case "3":
+            return region_menu()
+        case "4":
+            return booking.day_menu(booking.Booking(current_region().id))
+        case "9":
+            return main_menu(misses=misses())
+    return retry(heard, main_menu)
+
+
+def region_menu(misses: int = 0, hint: str | None = None) -> str:
+    return ask(REGION, context={"regions": helpline().regions}, misses=misses, hint=hint)
+
+
+def _region_said(speech: str) -> str | None:
+    region = helpline().region_for_speech(speech)
+    return region.key if region else None
+
+
+@step("/region")
+def region() -> str:
+    """Put the caller through to the team they chose by key or place name, or offer the closed menu."""
+    heard = answer(REGION, {r.key for r in helpline().regions} | {"9"}, understand=_region_said)
+    if heard.key == "9":
+        return region_menu(misses=misses())
+    chosen = helpline().region_for_key(heard.key or "")
+    if chosen is None:
+        return retry(heard, region_menu)
+    if sid := call_sid():
+        calls.note_region(request_session(), sid, chosen.id)
+        request_session().commit()
+    if office_hours().is_open(now()):
+        return put_through(chosen)
+    return closed_menu(chosen)
+
+
+@step("/dialled")
+def dialled() -> str:
+    """How ringing a team went: answered ends the call; anything else is told, then the closed menu."""
+    if form("DialCallStatus", 16) == "completed":
+        return goodbye()
+    return closed_menu(current_region(), before=("nobody_answered",))
+
+
+@step("/closed")
+def closed() -> str:
+    region = current_region()
+    heard = answer(CLOSED, "129")
+    match heard.key:
+        case "1":
+            return record_message(region)
+        case "2":
+            return booking.day_menu(booking.Booking(region.id))
+        case "9":
+            return closed_menu(region, misses=misses())
+    # Already the last menu: after three misses the caller can still leave a message.
+    return retry(heard, partial(closed_menu, region), on_third=partial(record_message, region))
+
+
+@step("/message")
+def message() -> str:
+    """Keep a recorded message as a new voicemail for the region's team."""
+    recording_sid = twilio_sid("RecordingSid")
+    if recording_sid is None:
+        return goodbye("no_message")
+    url = form("RecordingUrl", 500)
+    duration = form("RecordingDuration", 8)
+    voicemail = calls.add_voicemail(
+        request_session(), recording_sid=recording_sid, recording_url=url if url.startswith("https://") else None,
+        duration=int(duration) if duration.isdigit() else 0, region=current_region().id,
+        call_sid=call_sid(), from_number=caller(), now=now(),
+    )
+    request_session().commit()
+    log.info("voicemail %s kept for %s (call %s, from %s)", voicemail.id, voicemail.region, call_sid(), mask(caller()))
+    return goodbye("message_saved")
+
+
+@step("/status")
+def status() -> str:
+    """Twilio's status callback: note how the call ended."""
+    if sid := call_sid():
+        duration = form("CallDuration", 8)
+        calls.record_call_end(request_session(), sid, caller(), form("CallStatus", 16),
+                              int(duration) if duration.isdigit() else None, now())
+        request_session().commit()
+    return str(VoiceResponse())

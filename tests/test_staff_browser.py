@@ -1,0 +1,143 @@
+"""The staff pages in a real browser (Debian's chromium, driven by Playwright) against a real server:
+an officer works the queue with JavaScript switched off, and axe-core finds no serious
+accessibility problems. `./dev test` installs chromium and fetches axe-core when they are missing."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from ivr.db import session_scope
+from ivr.models import Callback, CallbackEvent, Reminder, Voicemail
+from tests.conftest import LANDLINE, MOBILE, STAFF_PASSWORD, StaffActions
+
+CHROMIUM = Path("/usr/bin/chromium")
+AXE_JS = Path(__file__).resolve().parent.parent / ".cache" / "axe-core" / "axe.min.js"
+SCREENSHOT = Path("/tmp/staff-queue.png")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
+                                reason="Debian's chromium is not installed at /usr/bin/chromium (./dev test installs it)")
+
+
+@pytest.fixture
+def app_config(app_config):
+    # Served over plain http on 127.0.0.1, so the session cookie cannot be Secure here.
+    return app_config | {"PUBLIC_URL": None}
+
+
+@pytest.fixture
+def live_server(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def officer_account(app):
+    StaffActions(app, None).create("officer@example.org", "staff")
+    return "officer@example.org"
+
+
+def sign_in(page, base_url: str, email: str) -> None:
+    page.goto(base_url + "/staff/")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(STAFF_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(base_url + "/staff/")
+
+
+def test_an_officer_records_spoke_and_reschedules_another_without_javascript(
+        browser, live_server, officer_account, make_callback, app):
+    first = make_callback(phone_number=MOBILE)
+    second = make_callback(phone_number=LANDLINE, region="durham", texts_ok=False)
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    sign_in(page, live_server, officer_account)
+
+    page.get_by_role("row").filter(has_text="07911 123456").get_by_role("link").click()
+    page.wait_for_url(f"{live_server}/staff/callbacks/{first}")
+    assert "07911 123456" in page.get_by_role("heading", level=1).inner_text()
+    page.get_by_label("Spoke to them").check()
+    page.get_by_label("Note (optional)").fill("Talked it through; sending the leaflet")
+    page.get_by_role("button", name="Record the attempt").click()
+    assert page.get_by_role("status").inner_text() == "The attempt is recorded."
+
+    page.get_by_role("link", name="Queue", exact=True).click()
+    page.get_by_role("row").filter(has_text="01642 123456").get_by_role("link").click()
+    day_choices = page.get_by_label("Day").locator("option").all()
+    new_day = day_choices[2].get_attribute("value")  # [0] is "Choose a day"; [2] is never today
+    page.get_by_label("Day").select_option(new_day)
+    page.get_by_label("Afternoon").check()
+    page.get_by_role("button", name="Reschedule").click()
+    assert "rescheduled" in page.get_by_role("status").inner_text()
+    context.close()
+
+    with session_scope(app) as session:
+        attempt = session.scalars(select(CallbackEvent).where(CallbackEvent.kind == "attempt")).one()
+        assert (attempt.callback_id, attempt.outcome) == (first, "spoke")
+        moved = session.get(Callback, second)
+        assert moved.window_start.date().isoformat() == new_day
+
+
+def test_the_skip_link_is_the_first_thing_the_keyboard_reaches(browser, live_server):
+    page = browser.new_page()
+    page.goto(live_server + "/staff/sign-in")
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.textContent")
+    assert focused == "Skip to main content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    page.close()
+
+
+def _serious_violations(page) -> list[str]:
+    page.add_script_tag(content=AXE_JS.read_text())
+    results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
+            for v in results["violations"] if v["impact"] in ("serious", "critical")]
+
+
+@pytest.mark.skipif(not AXE_JS.exists(), reason=f"axe-core is not at {AXE_JS} (./dev test fetches it with npm)")
+def test_sign_in_queue_and_callback_pages_pass_axe(browser, live_server, officer_account, make_callback, app):
+    first = make_callback()
+    make_callback(phone_number=LANDLINE, region="durham", voicemail_ok=False, texts_ok=False)
+    flagged = make_callback(region="vcas")
+    with session_scope(app) as session:
+        callback = session.get(Callback, first)
+        session.add(Reminder(callback_id=flagged, kind="day_before", to_number=MOBILE, due_at=callback.window_start,
+                             useful_until=callback.window_end, status="unknown"))
+        session.add(Voicemail(recording_sid="RE" + "2" * 32, region="cleveland", from_number=MOBILE,
+                              duration_seconds=37))
+    # The page's own CSP rightly forbids injected scripts; the audit alone is allowed past it.
+    context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(live_server + "/staff/sign-in")
+    problems = {"sign-in": _serious_violations(page)}
+    sign_in(page, live_server, officer_account)
+    problems["queue"] = _serious_violations(page)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    page.goto(f"{live_server}/staff/callbacks/{first}")
+    problems["callback"] = _serious_violations(page)
+    page.goto(f"{live_server}/staff/callbacks/new")
+    problems["new callback"] = _serious_violations(page)
+    context.close()
+    assert problems == {"sign-in": [], "queue": [], "callback": [], "new callback": []}

@@ -1,0 +1,175 @@
+"""One callback's page: what an officer sees, and every action through the page's own forms."""
+
+from datetime import date
+
+import pytest
+import time_machine
+from sqlalchemy import func, select
+
+from ivr import reminders
+from ivr.models import AuditEvent, Callback, CallbackEvent, CallbackStatus, InboundText, Reminder
+from tests.conftest import LANDLINE, MOBILE, utc
+
+MONDAY_8AM = utc(2026, 11, 30, 8)
+
+
+@pytest.fixture(autouse=True)
+def monday_morning():
+    with time_machine.travel(MONDAY_8AM, tick=False):
+        yield
+
+
+@pytest.fixture
+def officer(staff_login):
+    staff_login.login()
+    return staff_login
+
+
+def page_of(client, callback_id) -> str:
+    return client.get(f"/staff/callbacks/{callback_id}").get_data(as_text=True)
+
+
+def test_the_page_shows_number_window_consents_texts_replies_and_history(client, officer, make_callback, session):
+    callback_id = make_callback(day=date(2026, 11, 30), voicemail_ok=False)
+    session.add(Reminder(callback_id=callback_id, kind="day_before", to_number=MOBILE, due_at=utc(2026, 11, 29, 11),
+                         useful_until=utc(2026, 11, 30, 9), status="sent", delivery_status="delivered", simulated=True))
+    session.add(InboundText(message_sid="SM1", from_number=MOBILE, body="Yes that is fine", command="yes",
+                            callback_id=callback_id, received_at=utc(2026, 11, 29, 12)))
+    session.commit()
+    page = page_of(client, callback_id)
+    assert "07911 123456" in page
+    assert "Mon 30 Nov, 9am–12 noon" in page
+    assert "No – do not leave a voicemail" in page
+    assert "Day before: sent, delivered, simulated (not really sent)" in page
+    assert "Yes that is fine" in page
+    assert "Booked" in page and "by the caller on the phone line" in page
+
+
+def test_recording_spoke_adds_an_attempt_and_an_audit_row(client, officer, make_callback, session):
+    callback_id = make_callback()
+    response = officer.post(f"/staff/callbacks/{callback_id}/attempt", {"outcome": "spoke", "detail": "All fine"},
+                            page=f"/staff/callbacks/{callback_id}")
+    assert response.status_code == 303
+    event = session.scalars(select(CallbackEvent).where(CallbackEvent.kind == "attempt")).one()
+    assert (event.outcome, event.detail, event.staff_id) == ("spoke", "All fine", 1)
+    assert session.scalar(select(AuditEvent).where(AuditEvent.action == "update")).detail == "attempt: spoke"
+    assert "The attempt is recorded" in page_of(client, callback_id)
+
+
+def test_leaving_a_voicemail_without_consent_is_refused_on_the_page(client, officer, make_callback, session):
+    callback_id = make_callback(voicemail_ok=False)
+    page = page_of(client, callback_id)
+    assert 'value="left_voicemail" disabled' in page
+    response = officer.post(f"/staff/callbacks/{callback_id}/attempt", {"outcome": "left_voicemail"})
+    assert response.status_code == 400
+    assert "did not agree to a voicemail" in response.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(CallbackEvent).where(CallbackEvent.kind == "attempt")) == 0
+
+
+def test_reschedule_moves_the_callback_and_replans_its_reminders(client, officer, make_callback, session, monkeypatch):
+    replanned = []
+    monkeypatch.setattr(reminders, "replan_reminders", lambda s, cb, now: replanned.append(cb.window_start))
+    callback_id = make_callback(day=date(2026, 11, 30))
+    page = page_of(client, callback_id)
+    assert '<option value="2026-12-02">Wednesday 2 December</option>' in page
+    response = officer.post(f"/staff/callbacks/{callback_id}/reschedule", {"day": "2026-12-02", "window": "afternoon"})
+    assert response.status_code == 303
+    callback = session.get(Callback, callback_id)
+    assert callback.window_start == utc(2026, 12, 2, 12)
+    assert replanned == [utc(2026, 12, 2, 12)]
+    assert "rescheduled" in page_of(client, callback_id).lower()
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"day": "2026-12-02"}, "Choose a morning or afternoon"),
+    ({"window": "morning"}, "Choose a day"),
+    ({"day": "2026-11-28", "window": "morning"}, "Not a valid choice"),  # a Saturday is never offered
+    ({"day": "2027-06-01", "window": "morning"}, "Not a valid choice"),  # too far ahead
+    ({"day": "2026-12-02", "window": "evening"}, "Not a valid choice"),
+])
+def test_reschedule_to_a_window_not_offered_is_refused(client, officer, make_callback, session, data, message):
+    callback_id = make_callback(day=date(2026, 11, 30))
+    response = officer.post(f"/staff/callbacks/{callback_id}/reschedule", data)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert session.get(Callback, callback_id).window_start == utc(2026, 11, 30, 9)
+
+
+def test_complete_cancel_note_and_assign(client, officer, make_callback, session):
+    first, second = make_callback(), make_callback()
+    assert officer.post(f"/staff/callbacks/{first}/assign").status_code == 303
+    assert officer.post(f"/staff/callbacks/{first}/note", {"text": "Prefers afternoons"}).status_code == 303
+    assert officer.post(f"/staff/callbacks/{first}/complete").status_code == 303
+    assert officer.post(f"/staff/callbacks/{second}/cancel", {"reason": "Asked us not to call"}).status_code == 303
+    session.expire_all()
+    done, called_off = session.get(Callback, first), session.get(Callback, second)
+    assert (done.status, done.assigned_to_id) == (CallbackStatus.COMPLETED, 1)
+    assert called_off.status == CallbackStatus.CANCELLED
+    assert [e.kind for e in done.events] == ["booked", "assigned", "note", "completed"]
+    page = page_of(client, first)
+    assert "Prefers afternoons" in page and "officer@example.org" in page
+    assert "Record a call attempt" not in page  # closed: only notes
+
+
+def test_an_empty_note_shows_an_error_next_to_the_field(client, officer, make_callback):
+    callback_id = make_callback()
+    response = officer.post(f"/staff/callbacks/{callback_id}/note", {"text": ""})
+    assert response.status_code == 400
+    assert 'aria-invalid="true"' in response.get_data(as_text=True)
+    assert "Write the note first" in response.get_data(as_text=True)
+
+
+def test_an_unknown_callback_is_404(client, officer):
+    assert client.get("/staff/callbacks/999").status_code == 404
+
+
+# --- booking by hand ------------------------------------------------------------------------------
+
+GOOD = {"region": "durham", "phone_number": "07911 123456", "day": "2026-12-01", "window": "morning",
+        "voicemail_ok": "yes", "texts_ok": "yes", "note": "Spoke at the front desk"}
+
+
+def test_an_officer_books_a_callback_by_hand(client, officer, session, monkeypatch):
+    planned = []
+    monkeypatch.setattr(reminders, "plan_reminders", lambda s, cb, now: planned.append(cb.phone_number))
+    response = officer.post("/staff/callbacks/new", GOOD, page="/staff/callbacks/new")
+    assert response.status_code == 303
+    callback = session.scalars(select(Callback)).one()
+    assert (callback.phone_number, callback.region, callback.call_sid, callback.created_by_id) == (MOBILE, "durham", None, 1)
+    assert (callback.window_start, callback.voicemail_ok, callback.texts_ok) == (utc(2026, 12, 1, 9), True, True)
+    assert planned == [MOBILE]
+    assert [e.kind for e in callback.events] == ["booked", "note"]
+    assert session.scalar(select(AuditEvent).where(AuditEvent.action == "create")).record_id == callback.id
+
+
+@pytest.mark.parametrize("change, field, message", [
+    ({"phone_number": "12345"}, "phone_number", "Enter a valid UK phone number"),
+    ({"phone_number": "+33 1 23 45 67 89"}, "phone_number", "Enter a valid UK phone number"),
+    ({"phone_number": ""}, "phone_number", "Enter the number to call"),
+    ({"phone_number": "01642 123456", "texts_ok": "yes"}, "texts_ok", "only go to a mobile number"),
+    ({"voicemail_ok": ""}, "voicemail_ok", "Say whether a voicemail may be left"),
+    ({"texts_ok": ""}, "texts_ok", "Say whether they want a text reminder"),
+    ({"region": "mars"}, "region", "Not a valid choice"),
+    ({"day": "2026-11-28"}, "day", "Not a valid choice"),
+])
+def test_booking_by_hand_refuses_what_the_phone_line_would(client, officer, session, change, field, message):
+    response = officer.post("/staff/callbacks/new", GOOD | change, page="/staff/callbacks/new")
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert message in body
+    assert f'id="{field}-error"' in body
+    assert session.scalar(select(func.count()).select_from(Callback)) == 0
+
+
+def test_a_landline_without_texts_is_fine(client, officer, session):
+    response = officer.post("/staff/callbacks/new", GOOD | {"phone_number": "01642 123456", "texts_ok": "no"})
+    assert response.status_code == 303
+    assert session.scalars(select(Callback)).one().phone_number == LANDLINE
+
+
+def test_a_window_already_past_today_is_not_offered(client, staff_login):
+    with time_machine.travel(utc(2026, 11, 30, 13), tick=False):
+        staff_login.login()
+        response = staff_login.post("/staff/callbacks/new", GOOD | {"day": "2026-11-30", "window": "morning"})
+    assert response.status_code == 400
+    assert "That time has passed" in response.get_data(as_text=True)

@@ -1,0 +1,54 @@
+"""`flask --app ivr staff create EMAIL`: the way the first administrator gets in."""
+
+from sqlalchemy import select
+
+from ivr.models import StaffUser
+from tests.conftest import StaffActions
+
+
+def test_create_with_a_prompted_password(app, runner, session):
+    result = runner.invoke(args=["staff", "create", "Admin@Example.org", "--role", "admin"],
+                           input="a long enough pass\na long enough pass\n")
+    assert result.exit_code == 0, result.output
+    assert "Created the admin account admin@example.org" in result.output
+    assert "a long enough pass" not in result.output
+    user = session.scalar(select(StaffUser))
+    assert (user.email, user.role, user.active) == ("admin@example.org", "admin", True)
+    assert StaffActions(app, app.test_client()).login("admin@example.org", "a long enough pass").status_code == 302
+
+
+def test_the_prompt_asks_twice(runner, session):
+    result = runner.invoke(args=["staff", "create", "a@example.org"],
+                           input="a long enough pass\nanother long pass\na long enough pass\na long enough pass\n")
+    assert result.exit_code == 0
+    assert "do not match" in result.output
+
+
+def test_create_with_a_password_file(runner, session, tmp_path):
+    secret = tmp_path / "password"
+    secret.write_text("from a file, long enough\n")
+    result = runner.invoke(args=["staff", "create", "officer@example.org", "--password-file", str(secret)])
+    assert result.exit_code == 0, result.output
+    assert session.scalar(select(StaffUser)).role == "staff"
+
+
+def test_short_passwords_and_duplicates_are_refused(runner, session, tmp_path):
+    short = tmp_path / "short"
+    short.write_text("tooshort\n")
+    result = runner.invoke(args=["staff", "create", "officer@example.org", "--password-file", str(short)])
+    assert result.exit_code != 0 and "at least 12 characters" in result.output
+    good = tmp_path / "good"
+    good.write_text("long enough password\n")
+    runner.invoke(args=["staff", "create", "officer@example.org", "--password-file", str(good)])
+    result = runner.invoke(args=["staff", "create", "OFFICER@example.org", "--password-file", str(good)])
+    assert result.exit_code != 0 and "already an account" in result.output
+
+
+def test_disable(runner, session, tmp_path):
+    good = tmp_path / "good"
+    good.write_text("long enough password\n")
+    runner.invoke(args=["staff", "create", "officer@example.org", "--password-file", str(good)])
+    result = runner.invoke(args=["staff", "disable", "officer@example.org"])
+    assert result.exit_code == 0
+    session.expire_all()
+    assert session.scalar(select(StaffUser)).active is False

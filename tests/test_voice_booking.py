@@ -1,0 +1,202 @@
+"""Arranging a callback by phone: the day, the window, the number, what is safe, and the read-back."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from ivr import closures
+from ivr.models import Call, Callback
+from tests.conftest import LANDLINE, MOBILE, MONDAY_MORNING, SATURDAY, at_london, utc
+
+LINES_VCAS = "+443030401099"
+
+
+def stored(session, model) -> list:
+    session.commit()
+    session.expire_all()
+    return list(session.scalars(select(model)))
+
+
+def test_a_mobile_caller_books_a_callback_and_is_asked_about_texts(phone, session):
+    call = phone.ring(MOBILE, at=SATURDAY).press("4")
+    assert ("Which day would you like us to call you? For Monday 30 November, press 1. "
+            "For Tuesday 1 December, press 2. For Wednesday 2 December, press 3. "
+            "For Thursday 3 December, press 4. For Friday 4 December, press 5.") in call.heard
+    call.press("2")
+    assert "For the morning, between 9am and 12 noon, press 1." in call.heard
+    assert "For the afternoon, between 12 noon and 5pm, press 2." in call.heard
+    call.press("2")
+    assert "We'll call the number ending 4 5 6. To use that number, press 1." in call.heard
+    call.press("1")
+    assert "may we leave a voicemail?" in call.heard
+    call.press("2")
+    assert "Would you like a text reminder before we call?" in call.heard
+    call.press("1")
+    assert ("We'll call you on Tuesday 1 December, in the afternoon, between 12 noon and 5pm. "
+            "We'll call the number ending 4 5 6. Goodbye.") in call.heard
+    assert call.ended
+    [callback] = stored(session, Callback)
+    assert (callback.call_sid, callback.region, callback.phone_number) == (call.call_sid, "vcas", MOBILE)
+    assert (callback.window_start, callback.window_end) == (utc(2026, 12, 1, 12), utc(2026, 12, 1, 17))
+    assert (callback.is_mobile, callback.voicemail_ok, callback.texts_ok) == (True, False, True)
+    assert callback.status == "booked"
+
+
+def test_a_landline_caller_is_not_asked_about_texts(phone, session):
+    call = phone.ring(LANDLINE, at=SATURDAY).press("4").press("1").press("1").press("1").press("1")
+    assert "text" not in " ".join(call.transcript)
+    assert "We'll call you on Monday 30 November, in the morning" in call.heard and call.ended
+    [callback] = stored(session, Callback)
+    assert (callback.phone_number, callback.is_mobile) == (LANDLINE, False)
+    assert (callback.voicemail_ok, callback.texts_ok) == (True, False)
+
+
+def test_a_withheld_caller_keys_a_number_in_and_a_wrong_one_is_asked_for_again(phone, session):
+    call = phone.ring(None, at=SATURDAY).press("4").press("1").press("2")
+    assert "Please key in the number we should call, starting with 0. Then press the hash key." in call.heard
+    call.press("0791112345#")
+    assert call.heard.startswith("Sorry, that doesn't seem to be a UK phone number.")
+    assert "Please key in the number" in call.heard
+    assert [c.keyed_number for c in stored(session, Call)] == [None]  # never stored
+    call.press("01642123456#")
+    assert "You keyed 0 1 6 4 2 1 2 3 4 5 6. If that's right, press 1. To key it again, press 2." in call.heard
+    call.press("2").press("07911123456#")
+    assert "You keyed 0 7 9 1 1 1 2 3 4 5 6." in call.heard
+    call.press("1").press("1")
+    assert "Would you like a text reminder" in call.heard  # the keyed number is a mobile
+    call.press("2")
+    assert "We'll call the number ending 4 5 6." in call.heard
+    [callback] = stored(session, Callback)
+    assert (callback.phone_number, callback.is_mobile, callback.texts_ok) == (MOBILE, True, False)
+    assert (callback.window_start, callback.window_end) == (utc(2026, 11, 30, 12), utc(2026, 11, 30, 17))
+
+
+def test_a_caller_may_give_another_number_than_the_one_they_rang_from(phone, session):
+    call = phone.ring(MOBILE, at=SATURDAY).press("4").press("1").press("1").press("2")
+    call.press("01642123456#").press("1").press("1")
+    assert "text" not in call.heard and "ending 4 5 6" in call.heard
+    [callback] = stored(session, Callback)
+    assert (callback.phone_number, callback.is_mobile) == (LANDLINE, False)
+
+
+def test_no_phone_number_travels_in_a_url(phone):
+    call = phone.ring(None, at=SATURDAY).press("4").press("1").press("1").press("07911123456#")
+    call.press("1").press("1").press("1")
+    assert call.ended
+    assert all("7911" not in url and "456" not in url for url, _ in phone.posts)
+
+
+def test_the_whole_booking_can_be_spoken(phone, session):
+    call = phone.ring(None, at=SATURDAY).say_words("I'd like a call back").say_words("Wednesday please")
+    call.say_words("afternoon").say_words("oh seven nine one one, one two three, four five six")
+    assert "You keyed 0 7 9 1 1 1 2 3 4 5 6." in call.heard
+    call.say_words("yes that's right").say_words("yes").say_words("no thanks")
+    assert "We'll call you on Wednesday 2 December, in the afternoon" in call.heard
+    [callback] = stored(session, Callback)
+    assert (callback.voicemail_ok, callback.texts_ok) == (True, False)
+
+
+def test_a_retried_last_step_books_one_callback(phone, session):
+    phone.ring(MOBILE, at=SATURDAY).press("4").press("1").press("1").press("1").press("1").press("1")
+    first = phone.posts[-1]
+    response = phone.replay_last()
+    assert response.status_code == 200 and b"ending 4 5 6" in response.data
+    assert phone.posts[-1] == first
+    assert len(stored(session, Callback)) == 1
+
+
+@pytest.mark.parametrize(
+    ("at", "first_day", "windows"),
+    [
+        (MONDAY_MORNING, "Monday 30 November", ("morning", "afternoon")),  # 10:00: the morning still has 2 hours
+        (at_london(2026, 11, 30, 11, 0), "Monday 30 November", ("morning", "afternoon")),
+        (at_london(2026, 11, 30, 11, 1), "Monday 30 November", ("afternoon",)),  # under an hour of it left
+        (at_london(2026, 11, 30, 16, 0), "Monday 30 November", ("afternoon",)),
+        (at_london(2026, 11, 30, 16, 1), "Tuesday 1 December", ("morning", "afternoon")),
+        # Christmas Day, then Boxing Day observed on Monday 28 December
+        (at_london(2026, 12, 24, 18, 0), "Tuesday 29 December", ("morning", "afternoon")),
+        (at_london(2026, 4, 2, 17, 0), "Tuesday 7 April", ("morning", "afternoon")),  # Good Friday, Easter Monday
+    ],
+)
+def test_only_days_and_windows_still_ahead_are_offered(phone, at, first_day, windows):
+    call = phone.ring(at=at).press("4")
+    assert f"For {first_day}, press 1." in call.heard
+    call.press("1")
+    assert ("the morning" in call.heard) is ("morning" in windows)
+    assert ("the afternoon" in call.heard) is ("afternoon" in windows)
+
+
+def test_bank_holidays_and_closures_are_never_offered(phone, session):
+    closures.add_closure(session, date(2026, 12, 30), "staff training")
+    session.commit()
+    call = phone.ring(at=at_london(2026, 12, 23, 18, 0)).press("4")
+    assert ("For Thursday 24 December, press 1. For Tuesday 29 December, press 2. For Thursday 31 December, "
+            "press 3. For Monday 4 January, press 4. For Tuesday 5 January, press 5.") in call.heard
+
+
+def test_a_window_already_past_cannot_be_chosen(phone):
+    call = phone.ring(at=at_london(2026, 11, 30, 11, 30)).press("4").press("1").press("1")
+    assert call.heard.startswith("Sorry, that isn't one of the choices.")
+    assert "For the afternoon, between 12 noon and 5pm, press 2." in call.heard
+
+
+def test_a_day_that_filled_while_the_caller_listened_is_offered_again(phone):
+    call = phone.ring(at=at_london(2026, 11, 30, 15, 59)).press("4")
+    assert "For Monday 30 November, press 1." in call.heard
+    phone.at(at_london(2026, 11, 30, 16, 30))
+    call.press("1")
+    assert call.heard.startswith("Sorry, that day is no longer free.")
+    assert "For Tuesday 1 December, press 1." in call.heard
+
+
+@pytest.mark.parametrize(
+    ("at", "day", "window", "starts"),
+    [
+        (at_london(2026, 7, 1, 10, 0), "2", "1", utc(2026, 7, 2, 8)),  # summer time: 9am is 08:00 UTC
+        (at_london(2026, 3, 27, 18, 0), "1", "1", utc(2026, 3, 30, 8)),  # booked in GMT for a day in BST
+        (at_london(2026, 10, 23, 18, 0), "1", "2", utc(2026, 10, 26, 12)),  # booked in BST for a day in GMT
+    ],
+)
+def test_the_window_is_stored_in_utc_across_the_clocks_changing(phone, session, at, day, window, starts):
+    phone.ring(LANDLINE, at=at).press("4").press(day).press(window).press("1").press("1")
+    [callback] = stored(session, Callback)
+    assert callback.window_start == starts
+
+
+@pytest.mark.parametrize("again", [lambda call: call.press("9"), lambda call: call.say_words("say that again")],
+                         ids=["9", "spoken"])
+def test_each_booking_question_is_repeated_on_request(phone, again):
+    call = phone.ring(None, at=SATURDAY).press("4")
+    for heard, answer in [("Which day would you like us to call you?", "1"), ("What time of day suits you?", "1"),
+                          ("Please key in the number", "07911123456#"), ("You keyed 0 7 9 1 1 1 2 3 4 5 6.", "1"),
+                          ("may we leave a voicemail?", "1"), ("Would you like a text reminder", "1")]:
+        again(call)
+        assert heard in call.heard and not call.heard.startswith("Sorry")
+        call.press(answer)
+    assert "We'll call you on Monday 30 November" in call.heard
+
+
+@pytest.mark.parametrize(("at", "put_through"), [(MONDAY_MORNING, True), (SATURDAY, False)])
+def test_three_misses_while_booking_never_strand_the_caller(phone, session, at, put_through):
+    call = phone.ring(at=at).press("4").press("1").silence().press("8").silence()
+    if put_through:
+        assert call.dialled == [LINES_VCAS]
+    else:
+        assert "To leave a message, press 1. To arrange a callback, press 2." in call.heard
+    assert stored(session, Callback) == []
+
+
+def test_three_wrong_numbers_never_strand_the_caller(phone, session):
+    call = phone.ring(None, at=SATURDAY).press("4").press("1").press("1")
+    call.press("123#").press("0000#").press("99999999999#")
+    assert "We open again on Monday at 9am." in call.heard
+    assert stored(session, Callback) == [] and [c.keyed_number for c in stored(session, Call)] == [None]
+
+
+def test_a_callback_arranged_from_the_closed_menu_goes_to_the_chosen_team(phone, session):
+    phone.ring(LANDLINE, at=SATURDAY).press("3").press("1").press("2").press("1").press("1").press("1").press("1")
+    [callback] = stored(session, Callback)
+    assert callback.region == "cleveland"
