@@ -97,6 +97,22 @@ def book_callback(
     return callback
 
 
+# Callbacks still waiting for our call; once their window has passed they are overdue.
+AWAITING_CALL = (CallbackStatus.BOOKED, CallbackStatus.CONFIRMED)
+
+
+def mark_overdue(session: Session, now: datetime) -> int:
+    """Callbacks whose window ended with no outcome recorded: overdue, first in the staff queue."""
+    overdue = session.scalars(select(Callback).where(
+        Callback.status.in_(AWAITING_CALL), Callback.window_start < now, Callback.window_end <= now)).all()
+    for callback in overdue:
+        callback.status = CallbackStatus.OVERDUE
+        callback.updated_at = now
+        session.add(CallbackEvent(callback=callback, at=now, kind="overdue",
+                                  detail="The window passed with no outcome recorded."))
+    return len(overdue)
+
+
 # --- what staff do with a callback ---------------------------------------------------------------
 
 

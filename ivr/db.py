@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.config import PROJECT_DIR
@@ -72,6 +72,17 @@ def session_scope(app: Flask) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def commit_without_waiting_for_disk(session: Session) -> None:
+    """Let this transaction's commit return before PostgreSQL has flushed it to disk.
+
+    Only for writes whose loss in a server crash is safe: the row keeps its earlier state
+    (e.g. a text stays "sending" and is flagged unknown, never resent). SQLite in WAL mode with
+    synchronous=NORMAL already commits without waiting.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
 def alembic_config(url: str) -> Config:

@@ -3,6 +3,10 @@
 Built once in the factory and kept at `app.extensions["gateway"]`. Without credentials it is a
 `SimulatedGateway`: nothing leaves the machine, texts are recorded as simulated and logged with
 the number masked. Tests may hand in their own object as `test_config["GATEWAY"]`.
+
+`send_text` returns the message sid or raises `SendFailed`, whose `failure` says what the clock
+may do next (see `ivr.reminders.Failure`): a refusal we can retry, an answer that leaves it
+unknown whether the text went, or a permanent refusal.
 """
 
 from __future__ import annotations
@@ -14,7 +18,10 @@ from dataclasses import dataclass
 import requests
 from flask import Flask
 from twilio.base.exceptions import TwilioRestException
+from urllib3.exceptions import NewConnectionError
 
+from ivr.phone import mask
+from ivr.reminders import Failure, failure_for
 from ivr.twilio_client import TWILIO_API, client_for
 
 log = logging.getLogger(__name__)
@@ -32,6 +39,27 @@ class Recording:
     chunks: Iterator[bytes]
 
 
+class SendFailed(Exception):
+    """Twilio did not take the text (or we cannot tell whether it did)."""
+
+    def __init__(self, failure: Failure, code: int | None, reason: str):
+        super().__init__(f"{failure}: {reason}")
+        self.failure = failure
+        self.code = code
+
+
+def _never_reached_twilio(error: requests.RequestException) -> bool:
+    """Whether the request failed before Twilio could have read it (no connection was made).
+
+    A timeout waiting for the answer, or a connection reset after the request went, leaves it
+    unknown whether the text was accepted.
+    """
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(error, requests.ConnectionError) and isinstance(reason, NewConnectionError)
+
+
 class TwilioGateway:
     def __init__(self, *, account_sid: str, auth_token: str, base_url: str, timeout: float,
                  from_number: str | None = None, messaging_service_sid: str | None = None):
@@ -44,6 +72,27 @@ class TwilioGateway:
         self.client = client_for(self.base_url, account_sid, auth_token, timeout)
 
     simulated = False
+
+    def send_text(self, to: str, body: str, status_callback_url: str | None, validity_seconds: int) -> str:
+        """Hand a text to Twilio; return its message sid or raise `SendFailed`."""
+        params: dict = {"to": to, "body": body, "validity_period": validity_seconds}
+        if self.messaging_service_sid:
+            params["messaging_service_sid"] = self.messaging_service_sid
+        elif self.from_number:
+            params["from_"] = self.from_number
+        else:
+            log.error("cannot send texts: set TWILIO_PHONE_NUMBER or TWILIO_MESSAGING_SERVICE_SID")
+            raise SendFailed(Failure.TEMPORARY, None, "no number or messaging service to send from")
+        if status_callback_url:
+            params["status_callback"] = status_callback_url
+        try:
+            return self.client.messages.create(**params).sid
+        except TwilioRestException as error:
+            raise SendFailed(failure_for(error.code, error.status), error.code or error.status,
+                             f"Twilio answered {error.status}") from error
+        except requests.RequestException as error:
+            failure = Failure.TEMPORARY if _never_reached_twilio(error) else Failure.AMBIGUOUS
+            raise SendFailed(failure, None, type(error).__name__) from error
 
     def _recording_url(self, recording_sid: str, extension: str) -> str:
         return f"{self.base_url}/2010-04-01/Accounts/{self.account_sid}/Recordings/{recording_sid}.{extension}"
@@ -79,6 +128,11 @@ class SimulatedGateway:
     """Stands in when no Twilio account is configured: nothing is sent, fetched or deleted."""
 
     simulated = True
+
+    def send_text(self, to: str, body: str, status_callback_url: str | None, validity_seconds: int) -> None:
+        """Send nothing: log that a text would have gone (masked number, never the words)."""
+        log.info("simulated text to %s (%d characters): not sent, no Twilio account", mask(to), len(body))
+        return None
 
     def open_recording(self, recording_sid: str) -> Recording:
         raise RecordingUnavailable("no Twilio account is configured, so recordings cannot be fetched")

@@ -39,6 +39,24 @@ def london_time(day: date, wall_clock: time) -> datetime:
     return datetime.combine(day, wall_clock, tzinfo=LONDON).astimezone(timezone.utc)
 
 
+# No text is sent between these London times (DESIGN.md "Texts").
+QUIET_STARTS = time(20)
+QUIET_ENDS = time(8)
+
+
+def in_quiet_hours(moment: datetime) -> bool:
+    """Whether `moment` falls between 20:00 and 08:00 London time, when no text may go."""
+    wall_clock = london(moment).time()
+    return wall_clock >= QUIET_STARTS or wall_clock < QUIET_ENDS
+
+
+def quiet_hours_began(moment: datetime) -> datetime:
+    """The 20:00 (London) at which the quiet hours containing `moment` began."""
+    local = london(moment)
+    evening = local.date() if local.time() >= QUIET_STARTS else local.date() - timedelta(days=1)
+    return london_time(evening, QUIET_STARTS)
+
+
 @dataclass(frozen=True)
 class OfficeHours:
     """Opening hours with the administrators' closures and the emergency "closed now" switch."""

@@ -185,7 +185,8 @@ class CallbackEvent(Base):
 
 class ReminderStatus(StrEnum):
     PENDING = "pending"  # waiting for its due time (or a retry)
-    SENDING = "sending"  # claimed by a clock process; the send is under way
+    CLAIMED = "claimed"  # taken by a clock process, not yet handed to Twilio: safe to hand back
+    SENDING = "sending"  # being handed to Twilio; if a crash leaves it here it may have gone
     SENT = "sent"  # Twilio accepted it (or it was simulated)
     FAILED = "failed"  # permanently failed; shown to staff
     UNKNOWN = "unknown"  # a crash or an ambiguous answer: it may have gone; staff decide, never resent

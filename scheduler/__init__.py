@@ -1,0 +1,116 @@
+"""The clock process: APScheduler ticks that claim due work from the database.
+
+    python -m scheduler          run for ever (the Procfile's `clock`)
+    python -m scheduler --once   one pass of everything due, print what was done, exit
+
+`run_once(app)` does the same pass from Python. The database rows are the queue; the scheduler
+only ticks, so a restart loses nothing and several clock processes may run side by side. This
+package imports `ivr`; `ivr` never imports it, so a web worker never starts a scheduler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import threading
+from collections import Counter
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+
+from ivr import callbacks, reminders
+from ivr.clock import now as clock_now
+from ivr.db import session_scope
+from ivr.hours import LONDON
+from scheduler.dispatch import Dispatcher, Pacer
+
+log = logging.getLogger(__name__)
+
+HOUSEKEEPING_SECONDS = 60
+
+
+class Clock:
+    """Everything the clock does, each job one method; one per process (its pace is shared)."""
+
+    def __init__(self, app: Flask, pacer: Pacer | None = None):
+        self.app = app
+        self.stopping = threading.Event()
+        self.dispatcher = Dispatcher(app, pacer, self.stopping)
+
+    def send_due_reminders(self) -> Counter:
+        with self.app.app_context():
+            return self.dispatcher.run()
+
+    def mark_overdue_callbacks(self) -> Counter:
+        with self.app.app_context(), session_scope(self.app) as session:
+            overdue = callbacks.mark_overdue(session, clock_now())
+        if overdue:
+            log.info("%d callbacks overdue", overdue)
+        return Counter(overdue=overdue)
+
+    def recover_stuck_sends(self) -> Counter:
+        stuck_after = timedelta(seconds=self.app.config["CLOCK_STUCK_AFTER_SECONDS"])
+        with self.app.app_context(), session_scope(self.app) as session:
+            released, unknown = reminders.recover_stuck(session, clock_now(), stuck_after)
+        if released or unknown:
+            log.warning("recovered texts left by a stopped clock: %d back in the queue, %d flagged for staff "
+                        "(they may have been sent; never resent)", released, unknown)
+        return Counter(released=released, unknown=unknown)
+
+    def run_once(self) -> dict[str, int]:
+        """One pass of everything due; what happened, by outcome."""
+        summary = self.recover_stuck_sends() + self.send_due_reminders() + self.mark_overdue_callbacks()
+        return dict(sorted(summary.items()))
+
+    def stop(self) -> None:
+        """Finish the text in hand, hand back the rest of the batch, start nothing new."""
+        self.stopping.set()
+
+
+def run_once(app: Flask) -> dict[str, int]:
+    """One pass of everything due (what `python -m scheduler --once` runs)."""
+    return Clock(app).run_once()
+
+
+def build_scheduler(clock: Clock) -> BlockingScheduler:
+    """APScheduler ticking in London time; each job at most once at a time, late ticks merged."""
+    tick = clock.app.config["CLOCK_TICK_SECONDS"]
+    scheduler = BlockingScheduler(timezone=LONDON)
+    for job, seconds in ((clock.recover_stuck_sends, HOUSEKEEPING_SECONDS),
+                         (clock.send_due_reminders, tick),
+                         (clock.mark_overdue_callbacks, HOUSEKEEPING_SECONDS)):
+        # A tick missed while the previous pass ran long is merged into one late run, not repeated.
+        scheduler.add_job(job, "interval", seconds=seconds, id=job.__name__, next_run_time=datetime.now(LONDON),
+                          coalesce=True, max_instances=1, misfire_grace_time=max(tick, seconds))
+    return scheduler
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scheduler", description="The helpline's clock process.")
+    parser.add_argument("--once", action="store_true", help="run one pass of everything due, then exit")
+    args = parser.parse_args(argv)
+
+    from ivr import create_app
+
+    app = create_app()
+    clock = Clock(app)
+    if args.once:
+        print(json.dumps(clock.run_once()))
+        return 0
+    scheduler = build_scheduler(clock)
+
+    def shut_down(_signum, _frame):
+        clock.stop()
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, shut_down)
+    log.info("clock started: reminders every %ss, at most %s texts a second",
+             app.config["CLOCK_TICK_SECONDS"], app.config["SMS_RATE_PER_SECOND"] or "unlimited")
+    try:
+        scheduler.start()
+    except KeyboardInterrupt:
+        clock.stop()
+    return 0

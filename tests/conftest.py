@@ -144,6 +144,17 @@ def utc(*args) -> datetime:
     return datetime(*args, tzinfo=timezone.utc)
 
 
+def book(session, starts: datetime, ends: datetime, now: datetime, *, number: str = MOBILE, texts_ok: bool = True):
+    """A callback booked by phone at `now` for the window `starts`-`ends` (its reminders planned)."""
+    from ivr.callbacks import book_callback
+
+    callback = book_callback(session, region="cleveland", phone_number=number, is_mobile=True, starts=starts,
+                             ends=ends, voicemail_ok=False, texts_ok=texts_ok, now=now,
+                             call_sid="CA" + uuid.uuid4().hex)
+    session.flush()
+    return callback
+
+
 # --- staff pages --------------------------------------------------------------------------------
 
 STAFF_PASSWORD = "correct horse battery staple"
