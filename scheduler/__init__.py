@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
-from ivr import callbacks, reminders
+from ivr import callbacks, reminders, retention
 from ivr.clock import now as clock_now
 from ivr.db import session_scope
 from ivr.hours import LONDON
@@ -30,6 +30,7 @@ from scheduler.dispatch import Dispatcher, Pacer
 log = logging.getLogger(__name__)
 
 HOUSEKEEPING_SECONDS = 60
+RETENTION_HOUR = 3  # London time
 
 
 class Clock:
@@ -60,9 +61,22 @@ class Clock:
                         "(they may have been sent; never resent)", released, unknown)
         return Counter(released=released, unknown=unknown)
 
+    def apply_retention(self) -> Counter:
+        """Delete old recordings and anonymise closed records (daily; safe to repeat)."""
+        config = self.app.config
+        with self.app.app_context(), session_scope(self.app) as session:
+            done = retention.apply_retention(session, self.app.extensions["gateway"], clock_now(),
+                                             recording_days=config["RETENTION_RECORDING_DAYS"],
+                                             closed_days=config["RETENTION_CLOSED_DAYS"])
+        summary = Counter({f"retention_{name}": count for name, count in vars(done).items() if count})
+        if summary:
+            log.info("retention: %s", dict(summary))
+        return summary
+
     def run_once(self) -> dict[str, int]:
         """One pass of everything due; what happened, by outcome."""
-        summary = self.recover_stuck_sends() + self.send_due_reminders() + self.mark_overdue_callbacks()
+        summary = (self.recover_stuck_sends() + self.send_due_reminders() + self.mark_overdue_callbacks()
+                   + self.apply_retention())
         return dict(sorted(summary.items()))
 
     def stop(self) -> None:
@@ -85,6 +99,9 @@ def build_scheduler(clock: Clock) -> BlockingScheduler:
         # A tick missed while the previous pass ran long is merged into one late run, not repeated.
         scheduler.add_job(job, "interval", seconds=seconds, id=job.__name__, next_run_time=datetime.now(LONDON),
                           coalesce=True, max_instances=1, misfire_grace_time=max(tick, seconds))
+    # Nightly, when nobody is being called; a night the clock was down is caught up within 12 hours.
+    scheduler.add_job(clock.apply_retention, "cron", hour=RETENTION_HOUR, id="apply_retention",
+                      coalesce=True, max_instances=1, misfire_grace_time=12 * 3600)
     return scheduler
 
 

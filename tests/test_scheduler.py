@@ -341,11 +341,31 @@ def test_two_clocks_at_once_send_each_text_exactly_once(app_config, double, cloc
 def test_the_scheduler_ticks_in_london_time_one_job_instance_at_a_time(app):
     scheduler = build_scheduler(Clock(app))
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"send_due_reminders", "mark_overdue_callbacks", "recover_stuck_sends"}
+    assert set(jobs) == {"send_due_reminders", "mark_overdue_callbacks", "recover_stuck_sends", "apply_retention"}
     assert str(scheduler.timezone) == str(LONDON)
     send = jobs["send_due_reminders"]
     assert send.trigger.interval == timedelta(seconds=app.config["CLOCK_TICK_SECONDS"])
     assert send.coalesce is True and send.max_instances == 1 and send.misfire_grace_time > 0
+    nightly = jobs["apply_retention"].trigger.get_next_fire_time(None, datetime(2026, 7, 1, 12, tzinfo=LONDON))
+    assert nightly == datetime(2026, 7, 2, 3, tzinfo=LONDON)  # 3am London, in summer time too
+
+
+def test_the_clock_applies_retention_with_the_configured_ages(app_config, double, clock):
+    from ivr.db import session_scope
+    from ivr.models import Voicemail
+
+    app_config.update(RETENTION_RECORDING_DAYS=7)
+    app = create_app(app_config)
+    double.add_recording("RE-week-old", b"audio")
+    with session_scope(app) as session:
+        session.add(Voicemail(recording_sid="RE-week-old", recording_url="https://api.twilio.com/x", region="vcas",
+                              created_at=clock.moment - timedelta(days=8)))
+    summary = Clock(app).run_once()
+    assert double.deleted_recordings == ["RE-week-old"]
+    assert summary["retention_recordings_deleted"] == 1
+    with session_scope(app) as session:
+        assert session.scalar(select(Voicemail)).recording_url is None
+    app.extensions["db.engine"].dispose()
 
 
 def test_the_web_app_never_starts_a_scheduler(database_url):
