@@ -45,6 +45,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SMS_RATE_PER_SECOND", 10.0, "the most texts a clock process sends in a second (a UK long code allows 10); 0: no limit", float),
     Setting("CLOCK_TICK_SECONDS", 15, "how often the clock looks for due work", int),
     Setting("CLOCK_STUCK_AFTER_SECONDS", 300, "a text claimed this long ago by a clock process that never finished is treated as left by a crash", int),
+    Setting("SPOOL_DIR", None, "where messages left while the database is unreachable wait; default `instance/spool`"),
     Setting("RETENTION_RECORDING_DAYS", 30, "voicemail recordings are deleted (on Twilio and here) after this many days", int),
     Setting("RETENTION_CLOSED_DAYS", 90, "closed callbacks and their texts are anonymised after this many days", int),
     Setting("STAFF_IDLE_MINUTES", 30, "a staff session ends after this many minutes without a request", int),

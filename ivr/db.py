@@ -6,6 +6,7 @@ The caller owns the session and the transaction: web requests get one per reques
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -13,11 +14,13 @@ from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.config import PROJECT_DIR
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+CONNECT_DEADLINE_SECONDS = 1.5
 
 
 def make_engine(url: str) -> Engine:
@@ -35,8 +38,49 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=1,
-                         connect_args={"connect_timeout": 1} if url.startswith("postgresql") else {})
+    engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=1,
+                           connect_args={"connect_timeout": 2} if url.startswith("postgresql") else {})
+
+    @event.listens_for(engine, "do_connect")
+    def _connect_within_deadline(dialect, _record, cargs, cparams):
+        return connect_within(CONNECT_DEADLINE_SECONDS, lambda: dialect.connect(*cargs, **cparams))
+
+    return engine
+
+
+def connect_within(seconds: float, connect):
+    """Open a connection, or raise OperationalError once `seconds` have passed.
+
+    A caller must hear help within 2 seconds even when the database hangs, and the driver will not
+    give up connecting sooner than 2 seconds (libpq's floor). A connection that arrives after we
+    stopped waiting is closed.
+    """
+    arrived: dict = {}
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def attempt():
+        try:
+            connection = connect()
+        except BaseException as error:  # noqa: BLE001 - handed to the waiting thread
+            arrived["error"] = error
+        else:
+            with lock:
+                if done.is_set():
+                    connection.close()
+                    return
+                arrived["connection"] = connection
+        done.set()
+
+    threading.Thread(target=attempt, name="db-connect", daemon=True).start()
+    if not done.wait(seconds):
+        with lock:
+            if "connection" not in arrived:
+                done.set()
+                raise OperationalError("connect", {}, TimeoutError(f"the database did not answer within {seconds}s"))
+    if "error" in arrived:
+        raise arrived["error"]
+    return arrived["connection"]
 
 
 def init_app(app: Flask) -> None:

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
-from ivr import callbacks, reminders, retention
+from ivr import callbacks, reminders, retention, spool
 from ivr.clock import now as clock_now
 from ivr.db import session_scope
 from ivr.hours import LONDON
@@ -61,6 +61,10 @@ class Clock:
                         "(they may have been sent; never resent)", released, unknown)
         return Counter(released=released, unknown=unknown)
 
+    def store_spooled_messages(self) -> Counter:
+        """Store messages the web app kept on disk while the database was unreachable."""
+        return Counter(spooled_messages_stored=spool.store_spooled_messages(self.app))
+
     def apply_retention(self) -> Counter:
         """Delete old recordings and anonymise closed records (daily; safe to repeat)."""
         config = self.app.config
@@ -76,7 +80,7 @@ class Clock:
     def run_once(self) -> dict[str, int]:
         """One pass of everything due; what happened, by outcome."""
         summary = (self.recover_stuck_sends() + self.send_due_reminders() + self.mark_overdue_callbacks()
-                   + self.apply_retention())
+                   + self.store_spooled_messages() + self.apply_retention())
         return dict(sorted(summary.items()))
 
     def stop(self) -> None:
@@ -95,7 +99,8 @@ def build_scheduler(clock: Clock) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone=LONDON)
     for job, seconds in ((clock.recover_stuck_sends, HOUSEKEEPING_SECONDS),
                          (clock.send_due_reminders, tick),
-                         (clock.mark_overdue_callbacks, HOUSEKEEPING_SECONDS)):
+                         (clock.mark_overdue_callbacks, HOUSEKEEPING_SECONDS),
+                         (clock.store_spooled_messages, HOUSEKEEPING_SECONDS)):
         # A tick missed while the previous pass ran long is merged into one late run, not repeated.
         scheduler.add_job(job, "interval", seconds=seconds, id=job.__name__, next_run_time=datetime.now(LONDON),
                           coalesce=True, max_instances=1, misfire_grace_time=max(tick, seconds))

@@ -90,6 +90,7 @@ def app_config(database_url: str, tmp_path: Path) -> dict:
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_PHONE_NUMBER": HELPLINE_NUMBER,
         "LOG_FORMAT": "text",
+        "SPOOL_DIR": str(tmp_path / "spool"),
     }
 
 

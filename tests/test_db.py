@@ -46,3 +46,64 @@ def test_times_come_back_utc_aware(session):
     stored = session.get(Closure, datetime(2026, 12, 24).date())
     assert stored.created_at == datetime(2026, 11, 1, 12, tzinfo=timezone.utc)
     assert stored.created_at.tzinfo is not None
+
+
+class SlowConnection:
+    closed = False
+
+    def close(self):
+        self.closed = True
+
+
+def test_a_connection_that_does_not_arrive_in_time_is_given_up_and_closed_when_it_comes():
+    import threading
+
+    from sqlalchemy.exc import OperationalError
+
+    from ivr.db import connect_within
+
+    release, late = threading.Event(), SlowConnection()
+
+    def hanging_connect():
+        release.wait(5)
+        return late
+
+    with pytest.raises(OperationalError, match="did not answer"):
+        connect_within(0.05, hanging_connect)
+    release.set()
+    for _ in range(100):
+        if late.closed:
+            break
+        threading.Event().wait(0.01)
+    assert late.closed
+
+
+def test_a_connection_in_time_is_used_and_a_refusal_is_raised_as_it_was():
+    from ivr.db import connect_within
+
+    ready = SlowConnection()
+    assert connect_within(1, lambda: ready) is ready and not ready.closed
+    with pytest.raises(ConnectionRefusedError):
+        connect_within(1, lambda: (_ for _ in ()).throw(ConnectionRefusedError()))
+
+
+def test_a_hung_postgresql_server_still_gets_the_caller_help(app_config, tmp_path):
+    """A server that accepts connections but never answers: the call falls back, nothing hangs."""
+    import socket
+    import threading
+
+    from ivr import create_app
+    from tests.conftest import TwilioSigner
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    held = []
+    threading.Thread(target=lambda: [held.append(server.accept()) for _ in range(8)], daemon=True).start()
+    app_config["DATABASE_URL"] = f"postgresql+psycopg://postgres@127.0.0.1:{server.getsockname()[1]}/test"
+    app = create_app(app_config)
+    response = TwilioSigner(app.test_client()).post("/voice/incoming", {"CallSid": "CA" + "5" * 32, "From": "+447911123456"})
+    assert response.status_code == 200
+    assert b"Sorry, something's gone wrong on our side." in response.data
+    assert app.test_client().get("/healthz").status_code == 503
+    server.close()

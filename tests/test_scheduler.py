@@ -341,7 +341,8 @@ def test_two_clocks_at_once_send_each_text_exactly_once(app_config, double, cloc
 def test_the_scheduler_ticks_in_london_time_one_job_instance_at_a_time(app):
     scheduler = build_scheduler(Clock(app))
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"send_due_reminders", "mark_overdue_callbacks", "recover_stuck_sends", "apply_retention"}
+    assert set(jobs) == {"send_due_reminders", "mark_overdue_callbacks", "recover_stuck_sends", "apply_retention",
+                         "store_spooled_messages"}
     assert str(scheduler.timezone) == str(LONDON)
     send = jobs["send_due_reminders"]
     assert send.trigger.interval == timedelta(seconds=app.config["CLOCK_TICK_SECONDS"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -372,7 +373,21 @@ def test_an_error_in_a_step_still_answers_with_help(phone, monkeypatch):
     assert call.dialled == [LINES["vcas"]]  # in hours: put through to the general line
 
 
-def test_when_saving_a_message_fails_the_caller_is_not_asked_for_it_again(phone, session, monkeypatch):
+def test_when_saving_a_message_fails_it_is_spooled_and_the_caller_is_not_asked_again(phone, session, app, monkeypatch):
+    call = phone.ring(at=SATURDAY).press("3").press("1").press("1")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("ivr.calls.add_voicemail", broken)
+    call.record(30)
+    assert "We've got your message." in call.heard and call.ended
+    assert stored(session, Voicemail) == []
+    assert [p.name for p in Path(app.config["SPOOL_DIR"]).glob("*.json")] == [f"{call.recorded[-1]['RecordingSid']}.json"]
+
+
+def test_when_neither_database_nor_spool_can_keep_a_message_the_caller_is_told(phone, session, app, monkeypatch):
+    app.config["SPOOL_DIR"] = "/proc/no-spool-here"
     call = phone.ring(at=SATURDAY).press("3").press("1").press("1")
 
     def broken(*args, **kwargs):
@@ -381,4 +396,3 @@ def test_when_saving_a_message_fails_the_caller_is_not_asked_for_it_again(phone,
     monkeypatch.setattr("ivr.calls.add_voicemail", broken)
     call.record(30)
     assert "We may not have kept your message." in call.heard and call.ended
-    assert stored(session, Voicemail) == []

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import logging
 
-from flask import Response, request, url_for
+from flask import Response, current_app, request, url_for
 from sqlalchemy.exc import SQLAlchemyError
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
+from ivr import spool
 from ivr.voice import bp
 from ivr.voice.kit import (
+    call_sid,
+    caller,
+    current_region,
     dial,
     form,
     goodbye,
@@ -24,6 +28,7 @@ from ivr.voice.kit import (
     speak,
     step,
     take_message,
+    twilio_sid,
 )
 
 log = logging.getLogger(__name__)
@@ -39,8 +44,8 @@ def sorry() -> str:
     dial_status = form("DialCallStatus", 16)
     if dial_status == "completed":
         return goodbye()
-    if form("RecordingSid"):  # saving their message is what failed: don't ask for it again
-        return str(hang_up(speak(VoiceResponse(), "sorry"), "message_lost"))
+    if form("RecordingSid"):  # saving their message is what failed: keep it on disk, don't ask again
+        return goodbye("message_saved") if spool_message() else str(hang_up(speak(VoiceResponse(), "sorry"), "message_lost"))
     response = speak(VoiceResponse(), "nobody_answered" if dial_status else "sorry")
     speak(response, "danger")
     general = helpline().default_region
@@ -48,6 +53,16 @@ def sorry() -> str:
         speak(response, "put_through_after_misses")
         return str(dial(response, general, url_for("voice.fallback")))
     return str(take_message(response, general))
+
+
+def spool_message() -> bool:
+    """Keep the message just recorded in the spool, to be stored when the database answers."""
+    recording_sid, duration = twilio_sid("RecordingSid"), form("RecordingDuration", 8)
+    url = form("RecordingUrl", 500)
+    return recording_sid is not None and spool.keep_message(
+        current_app, recording_sid=recording_sid, recording_url=url if url.startswith("https://") else None,
+        duration=int(duration) if duration.isdigit() else 0, region=current_region().id,
+        call_sid=call_sid(), from_number=caller(), now=now())
 
 
 @bp.errorhandler(HTTPException)
