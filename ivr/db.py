@@ -10,8 +10,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from alembic import command
-from alembic.config import Config
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
@@ -129,8 +127,11 @@ def commit_without_waiting_for_disk(session: Session) -> None:
         session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str):
     """Alembic's configuration pointing at our migrations and the given database."""
+    # Imported here: web workers and the clock never migrate, and alembic costs each ~5 MB.
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(PROJECT_DIR / "migrations"))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -139,4 +140,6 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str) -> None:
     """Create or upgrade the schema to the newest migration; safe to run again."""
+    from alembic import command
+
     command.upgrade(alembic_config(url), "head")
