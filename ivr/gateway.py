@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 import requests
 from flask import Flask
@@ -22,7 +23,6 @@ from urllib3.exceptions import NewConnectionError
 
 from ivr.phone import mask
 from ivr.reminders import Failure, failure_for
-from ivr.twilio_client import TWILIO_API, client_for
 
 log = logging.getLogger(__name__)
 
@@ -65,13 +65,19 @@ class TwilioGateway:
                  from_number: str | None = None, messaging_service_sid: str | None = None):
         self.account_sid = account_sid
         self.auth_token = auth_token
-        self.base_url = (base_url or TWILIO_API).rstrip("/")
+        self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.from_number = from_number
         self.messaging_service_sid = messaging_service_sid
-        self.client = client_for(self.base_url, account_sid, auth_token, timeout)
 
     simulated = False
+
+    @cached_property
+    def client(self):
+        """The twilio REST client, built when first needed (a web worker that never sends saves ~15 MB)."""
+        from ivr.twilio_client import client_for
+
+        return client_for(self.base_url, self.account_sid, self.auth_token, self.timeout)
 
     def send_text(self, to: str, body: str, status_callback_url: str | None, validity_seconds: int) -> str:
         """Hand a text to Twilio; return its message sid or raise `SendFailed`."""
