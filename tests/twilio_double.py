@@ -69,6 +69,12 @@ class RecordedRequest:
     query: dict = field(default_factory=dict)
 
 
+
+class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 refuses connections when several clock senders and
+    # benchmark clients connect at once; Twilio itself never does.
+    request_queue_size = 128
+
 class TwilioDouble:
     def __init__(self, account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, hang_seconds=30.0):
         self.account_sid, self.auth_token, self.hang_seconds = account_sid, auth_token, hang_seconds
@@ -83,7 +89,7 @@ class TwilioDouble:
     def start(self):
         self._stopping.clear()
         handler = type("Handler", (_Handler,), {"double": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = _Server(("127.0.0.1", 0), handler)
         self._server.daemon_threads, self._server.block_on_close = True, False
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         return self
