@@ -14,7 +14,7 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from ivr.db import session_scope
-from ivr.models import Callback, CallbackEvent, Reminder, Voicemail
+from ivr.models import Callback, CallbackEvent, InboundText, Reminder, Voicemail
 from tests.conftest import LANDLINE, MOBILE, STAFF_PASSWORD, StaffActions
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -134,6 +134,8 @@ def test_sign_in_queue_and_callback_pages_pass_axe(browser, live_server, officer
                              useful_until=callback.window_end, status="unknown"))
         session.add(Voicemail(recording_sid="RE" + "2" * 32, region="cleveland", from_number=MOBILE,
                               duration_seconds=37))
+        session.add(InboundText(message_sid="SM" + "3" * 32, from_number=LANDLINE, body="Who is this?",
+                                command="other"))
     # The page's own CSP rightly forbids injected scripts; the audit alone is allowed past it.
     context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
     page = context.new_page()
