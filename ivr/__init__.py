@@ -35,7 +35,7 @@ def register_proxy(app: Flask) -> None:
     """Trust X-Forwarded-For/-Proto from exactly the configured number of proxies, never the host.
 
     Twilio signatures are checked against PUBLIC_URL, so no forwarded header can change what is
-    verified; the forwarded client address matters for the sign-in limiter.
+    verified; the forwarded client address matters for the sign-in limits.
     """
     hops = app.config["TRUSTED_PROXY_HOPS"]
     if hops:

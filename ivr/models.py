@@ -1,4 +1,5 @@
-"""The tables: calls, voicemails, callbacks and their history, reminders, texts, staff and audit.
+"""The tables: calls, voicemails, callbacks and their history, reminders, texts, staff, sign-in
+failures and audit.
 
 Every timestamp is stored in UTC and comes back UTC-aware. Statuses are short strings (the
 `*Status` classes name them) so both SQLite and PostgreSQL hold them without enum migrations.
@@ -266,6 +267,23 @@ class StaffUser(Base):
     session_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_sign_in_at: Mapped[datetime | None]
+
+
+class SignInFailure(Base):
+    """A wrong password. Counted here, not in a worker's memory, so every worker on every machine
+    sees the same count; rows outside the sign-in limits' window are pruned."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (
+        Index("ix_sign_in_failures_account_at", "account", "at"),
+        Index("ix_sign_in_failures_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    # A keyed hash of the email address typed: whatever was typed is not kept.
+    account: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))  # the client's IP address
 
 
 class AuditEvent(Base):

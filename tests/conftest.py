@@ -17,13 +17,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 from twilio.request_validator import RequestValidator
 
 from ivr import create_app
 from ivr.db import session_scope, upgrade
-from ivr.models import Base
+from ivr.models import Base, Callback
 from ivr.walker import Call
 
 PUBLIC_URL = "https://rj-helpline.example.org"
@@ -250,6 +250,33 @@ def at_london(*args) -> datetime:
 MONDAY_MORNING = at_london(2026, 11, 30, 10, 0)
 # Saturday 28 November 2026: closed; the office opens again on Monday.
 SATURDAY = at_london(2026, 11, 28, 10, 0)
+
+
+@pytest.fixture
+def book_by_phone(app_config):
+    """Books a callback by playing a whole call, as a caller would, through the TwiML walker; returns its id.
+
+    The call is taken by a second app on the same database (as another web worker would take it),
+    signed as Twilio signs, whose CLOCK pretends it is `at`. Nothing freezes time for the process,
+    so an app serving a browser from another thread keeps the real clock.
+    The default keys: a callback (4), the first day offered, the morning, the number rung from,
+    voicemail allowed, and (a mobile) a text reminder.
+    """
+    from ivr.voice.phone_cli import transport
+
+    def book(from_number: str = MOBILE, at: datetime = SATURDAY, keys: str = "4,1,1,1,1,1") -> int:
+        phone_app = create_app(app_config | {"CLOCK": lambda: at})
+        try:
+            call = Call(transport(phone_app), from_number, HELPLINE_NUMBER).start()
+            for key in keys.split(","):
+                call.press(key)
+            assert call.ended and "We'll call you on" in call.heard, call.transcript
+            with session_scope(phone_app) as session:
+                return session.scalars(select(Callback.id).where(Callback.call_sid == call.call_sid)).one()
+        finally:
+            phone_app.extensions["db.engine"].dispose()
+
+    return book
 
 
 class Phone:

@@ -1,9 +1,11 @@
 """The staff pages in a real browser (Debian's chromium, driven by Playwright) against a real server:
-an officer works the queue with JavaScript switched off, and axe-core finds no serious
-accessibility problems. `./dev test` installs chromium and fetches axe-core when they are missing."""
+an officer works the queue with JavaScript switched off, starting from a callback a caller booked
+through a simulated call, and axe-core finds no serious accessibility problems. `./dev test`
+installs chromium and fetches axe-core when they are missing."""
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from ivr.db import session_scope
-from ivr.models import Callback, CallbackEvent, Reminder, Voicemail
+from ivr.models import Callback, CallbackEvent, InboundText, Reminder, Voicemail
 from tests.conftest import LANDLINE, MOBILE, STAFF_PASSWORD, StaffActions
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -65,17 +67,22 @@ def sign_in(page, base_url: str, email: str) -> None:
     page.wait_for_url(base_url + "/staff/")
 
 
-def test_an_officer_records_spoke_and_reschedules_another_without_javascript(
-        browser, live_server, officer_account, make_callback, app):
-    first = make_callback(phone_number=MOBILE)
+# A mobile other than the landline below, so the number ending alone tells the two callbacks apart.
+CALLER = "+447911000789"
+
+
+def test_an_officer_records_spoke_on_a_callback_booked_by_phone_and_reschedules_another_without_javascript(
+        browser, live_server, officer_account, book_by_phone, make_callback, app):
+    first = book_by_phone(CALLER)  # on Saturday 28 November, for Monday morning
     second = make_callback(phone_number=LANDLINE, region="durham", texts_ok=False)
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     sign_in(page, live_server, officer_account)
 
-    page.get_by_role("row").filter(has_text="07911 123456").get_by_role("link").click()
+    ending_789 = page.locator("td.number", has_text=re.compile(r"789$"))
+    page.get_by_role("row").filter(has=ending_789).get_by_role("link").click()
     page.wait_for_url(f"{live_server}/staff/callbacks/{first}")
-    assert "07911 123456" in page.get_by_role("heading", level=1).inner_text()
+    assert "07911 000789" in page.get_by_role("heading", level=1).inner_text()
     page.get_by_label("Spoke to them").check()
     page.get_by_label("Note (optional)").fill("Talked it through; sending the leaflet")
     page.get_by_role("button", name="Record the attempt").click()
@@ -127,6 +134,8 @@ def test_sign_in_queue_and_callback_pages_pass_axe(browser, live_server, officer
                              useful_until=callback.window_end, status="unknown"))
         session.add(Voicemail(recording_sid="RE" + "2" * 32, region="cleveland", from_number=MOBILE,
                               duration_seconds=37))
+        session.add(InboundText(message_sid="SM" + "3" * 32, from_number=LANDLINE, body="Who is this?",
+                                command="other"))
     # The page's own CSP rightly forbids injected scripts; the audit alone is allowed past it.
     context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
     page = context.new_page()

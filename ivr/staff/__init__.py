@@ -1,4 +1,4 @@
-"""Staff pages: sign-in, the callback queue, voicemails, administration.
+"""Staff pages: sign-in, the callback queue, voicemails, texts that match no callback, administration.
 
 One blueprint; each module below adds its routes to it. `init_app` sets up what the pages need
 from the app: sign-in sessions, the failed-sign-in limits and the security headers.
@@ -17,4 +17,4 @@ def init_app(app: Flask) -> None:
 
 
 # Imported for the routes and commands they add to `bp`.
-from ivr.staff import admin, audit, auth, callback_pages, cli, display, queue, voicemails  # noqa: E402,F401
+from ivr.staff import admin, audit, auth, callback_pages, cli, display, queue, texts, voicemails  # noqa: E402,F401

@@ -16,7 +16,7 @@ from ivr.staff import bp
 from ivr.staff.security import admin_required
 
 PAGE_SIZE = 100
-RECORD_TYPES = ("callback", "voicemail", "queue", "voicemails", "staff", "closure", "switch")
+RECORD_TYPES = ("callback", "voicemail", "text", "queue", "voicemails", "staff", "closure", "switch")
 
 
 def audit(action: str, record_type: str, record_id: int | None = None, detail: str = "") -> AuditEvent:

@@ -1,47 +1,52 @@
-"""Signing in and out. Wrong passwords are counted per account and per address; past the limit
-sign-in answers 429 until the window has passed."""
+"""Signing in and out. Wrong passwords are counted per account and per address, in the database
+(ivr.staff.sign_in_limits); past the limit sign-in answers 429 until the window has passed."""
 
 from __future__ import annotations
 
-from flask import current_app, flash, g, redirect, render_template, request, session, url_for
-from flask_limiter import RateLimitExceeded
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from ivr import clock
 from ivr.db import request_session
-from ivr.staff import accounts, bp
 from ivr.models import StaffUser
+from ivr.staff import accounts, bp
 from ivr.staff.forms import SignInForm
-from ivr.staff.security import end_session, limiter, start_session
+from ivr.staff.security import end_session, start_session
+from ivr.staff.sign_in_limits import ADDRESS_LENGTH, Limit, SignInLimits
 
 
-def _account_key() -> str:
-    return "account:" + accounts.normalise_email(request.form.get("email", ""))
+def _limits() -> SignInLimits:
+    return current_app.extensions["staff.sign_in_limits"]
 
 
-def _sign_in_failed(_response) -> bool:
-    return g.get("sign_in_failed", False)
+def _client_address() -> str:
+    # Behind proxies the factory's ProxyFix (TRUSTED_PROXY_HOPS) has already put the client's here.
+    # Cut to the column's size: with too many hops trusted a client can forward any text at all.
+    return (request.remote_addr or "")[:ADDRESS_LENGTH]
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["SIGN_IN_LIMIT_PER_ACCOUNT"], key_func=_account_key,
-               methods=["POST"], deduct_when=_sign_in_failed, scope="sign-in-account")
-@limiter.limit(lambda: current_app.config["SIGN_IN_LIMIT_PER_ADDRESS"],
-               methods=["POST"], deduct_when=_sign_in_failed, scope="sign-in-address")
 def sign_in():
     if current_user.is_authenticated:
         return redirect(url_for("staff.queue"))
+    db, now = request_session(), clock.now()
+    if request.method == "POST":
+        # Checked before the password: while locked even the right one gets 429, so guessing on
+        # learns nothing, and no hashing is spent on it.
+        limit = _limits().exceeded(db, request.form.get("email", ""), _client_address(), now)
+        if limit is not None:
+            return _too_many_attempts(limit)
     form = SignInForm()
     if form.validate_on_submit():
-        db = request_session()
-        user = accounts.check_password(db, form.email.data, form.password.data, clock.now())
+        user = accounts.check_password(db, form.email.data, form.password.data, now)
         if user is not None:
             db.commit()
             next_url = session.get("next") or ""
             start_session(user)
             safe = next_url.startswith(bp.url_prefix + "/") and not next_url.startswith("//")
             return redirect(next_url if safe else url_for("staff.queue"))
-        g.sign_in_failed = True
+        _limits().record_failure(db, form.email.data, _client_address(), now)
+        db.commit()
         form.form_errors.append("That email address and password do not match an active account.")
     return render_template("staff/sign_in.html", form=form), 400 if request.method == "POST" else 200
 
@@ -57,9 +62,8 @@ def sign_out():
     return redirect(url_for("staff.sign_in"))
 
 
-@bp.errorhandler(RateLimitExceeded)
-def too_many_attempts(error: RateLimitExceeded):
+def _too_many_attempts(limit: Limit):
     return render_template("staff/error.html", title="Too many attempts",
                            message=f"There have been too many wrong passwords for this account or from this "
-                                   f"computer (the limit is {error.limit.limit}). Please wait before trying "
+                                   f"computer (the limit is {limit.text}). Please wait before trying "
                                    f"again, or ask an administrator to reset your password."), 429

@@ -1,5 +1,6 @@
 """The queue (/staff/): callbacks due today and overdue first, then upcoming; what the clock
-flagged; new voicemails. Filters by region, status and "assigned to me" come in the query string."""
+flagged; new voicemails; texts that match no callback. Filters by region, status and "assigned to
+me" come in the query string."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from ivr.models import (
 )
 from ivr.staff import bp
 from ivr.staff.audit import audit
+from ivr.staff.texts import unmatched_texts
 
 LIMIT = 100
 STATUS_FILTERS: dict[str, tuple[str, ...]] = {
@@ -105,6 +107,8 @@ def queue():
     if chosen["region"]:
         voicemail_query = voicemail_query.where(Voicemail.region == chosen["region"])
     voicemails = db.scalars(voicemail_query.order_by(Voicemail.created_at, Voicemail.id).limit(LIMIT)).all()
+    # They belong to no team and no officer, so every filter shows them.
+    texts = db.scalars(unmatched_texts().limit(LIMIT)).all()
 
     shown = {c.id: c for _key, _title, rows, _total in sections for c in rows} | {c.id: c for c in flagged}
     replies: dict[int, list[InboundText]] = defaultdict(list)
@@ -114,8 +118,9 @@ def queue():
     officer_ids = {c.assigned_to_id for c in shown.values() if c.assigned_to_id}
     officers = dict(db.execute(select(StaffUser.id, StaffUser.email).where(StaffUser.id.in_(officer_ids))).all())
 
-    audit("view", "queue", detail=f"callbacks {sorted(shown)}; voicemails {[v.id for v in voicemails]}")
+    audit("view", "queue", detail=f"callbacks {sorted(shown)}; voicemails {[v.id for v in voicemails]}; "
+                                  f"texts {[t.id for t in texts]}")
     db.commit()
     return render_template("staff/queue.html", **page, sections=sections, flagged=flagged,
-                           flagged_total=flagged_total, voicemails=voicemails, replies=replies,
+                           flagged_total=flagged_total, voicemails=voicemails, texts=texts, replies=replies,
                            officers=officers, attention=attention, now=now, limit=LIMIT)

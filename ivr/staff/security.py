@@ -8,8 +8,6 @@ from datetime import timedelta
 from functools import wraps
 
 from flask import Flask, abort, current_app, flash, redirect, render_template, request, session, url_for
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
@@ -17,6 +15,7 @@ from ivr import clock
 from ivr.db import request_session
 from ivr.models import Role, StaffUser
 from ivr.staff import accounts, bp
+from ivr.staff.sign_in_limits import Limit, SignInLimits
 
 CONTENT_SECURITY_POLICY = ("default-src 'self'; object-src 'none'; frame-ancestors 'none'; "
                            "base-uri 'none'; form-action 'self'")
@@ -29,8 +28,6 @@ login_manager.login_message = "Please sign in to see that page."
 login_manager.login_message_category = "info"
 
 
-# Per client address; behind proxies the factory's ProxyFix (TRUSTED_PROXY_HOPS) has set remote_addr.
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
 # Only the staff pages have forms. Twilio's webhooks are never CSRF-checked: their signatures are.
 csrf = CSRFProtect()
 
@@ -77,7 +74,11 @@ def init_app(app: Flask) -> None:
     )
     csrf.init_app(app)
     login_manager.init_app(app)
-    limiter.init_app(app)
+    # Parsed now, so a mistyped limit stops the app starting rather than the first sign-in.
+    app.extensions["staff.sign_in_limits"] = SignInLimits(
+        per_account=Limit.parse(app.config["SIGN_IN_LIMIT_PER_ACCOUNT"]),
+        per_address=Limit.parse(app.config["SIGN_IN_LIMIT_PER_ADDRESS"]),
+        secret=app.config["SECRET_KEY"].encode())
     # On the app rather than the blueprint, so staff URLs that match no route get them too.
     app.after_request(_security_headers)
 
