@@ -10,12 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from ivr.models import Call, Callback, CallbackEvent, CallbackStatus, InboundText, Reminder, Voicemail
+from ivr.models import Call, Callback, CallbackEvent, CallbackStatus, InboundText, Reminder, SignInFailure, Voicemail
 
 BATCH = 500
+# Failed sign-ins only count for minutes; a day later the client addresses they hold go.
+SIGN_IN_FAILURES_KEPT = timedelta(days=1)
 CLOSED = (CallbackStatus.COMPLETED, CallbackStatus.CANCELLED)
 REDACTED = "(removed)"
 
@@ -28,6 +30,7 @@ class RetentionSummary:
     texts_anonymised: int = 0
     voicemails_anonymised: int = 0
     calls_anonymised: int = 0
+    sign_in_failures_deleted: int = 0
 
 
 def delete_old_recordings(session: Session, gateway, now: datetime, days: int, summary: RetentionSummary) -> None:
@@ -97,4 +100,6 @@ def apply_retention(session: Session, gateway, now: datetime, *, recording_days:
     delete_old_recordings(session, gateway, now, recording_days, summary)
     anonymise_closed_callbacks(session, now, closed_days, summary)
     anonymise_old_contacts(session, now, closed_days, summary)
+    summary.sign_in_failures_deleted = session.execute(
+        delete(SignInFailure).where(SignInFailure.at < now - SIGN_IN_FAILURES_KEPT)).rowcount
     return summary

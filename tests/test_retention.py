@@ -121,6 +121,16 @@ def test_old_calls_voicemails_and_stray_texts_lose_their_numbers(session, gatewa
     assert session.scalar(select(InboundText)).body == ""
 
 
+def test_failed_sign_ins_and_their_addresses_are_gone_after_a_day(session, gateway):
+    from ivr.models import SignInFailure
+
+    session.add_all([SignInFailure(at=NOW - timedelta(hours=25), account="a" * 64, address="198.51.100.7"),
+                     SignInFailure(at=NOW - timedelta(hours=2), account="b" * 64, address="198.51.100.8")])
+    session.commit()
+    assert retention(session, gateway).sign_in_failures_deleted == 1
+    assert [f.address for f in session.scalars(select(SignInFailure))] == ["198.51.100.8"]
+
+
 def test_running_twice_changes_nothing_more(session, gateway, double):
     double.add_recording("RE-old", b"audio")
     session.add_all([voicemail("RE-old", timedelta(days=31)), callback(CallbackStatus.COMPLETED, timedelta(days=91))])
