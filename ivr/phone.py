@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
 
 _MOBILE_TYPES = {PhoneNumberType.MOBILE}
 
 
+@lru_cache(maxsize=4096)  # every step of a call parses the same caller's number again
 def parse_uk(raw: str | None) -> str | None:
     """The E.164 form of a valid UK number (`07700 900123`, `+447700900123`), else None."""
     if not raw:
@@ -21,6 +24,7 @@ def parse_uk(raw: str | None) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@lru_cache(maxsize=4096)
 def is_mobile(e164: str) -> bool:
     """Whether a valid UK number is a mobile (the only kind we offer to text)."""
     return phonenumbers.number_type(phonenumbers.parse(e164, "GB")) in _MOBILE_TYPES
