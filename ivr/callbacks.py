@@ -65,11 +65,11 @@ def book_callback(
     call_sid: str | None = None,
     created_by_id: int | None = None,
 ) -> Callback:
-    """Store a callback and plan its reminders; a repeat for the same call returns the first one."""
-    if call_sid is not None:
-        existing = session.scalar(select(Callback).where(Callback.call_sid == call_sid))
-        if existing is not None:
-            return existing
+    """Store a callback and plan its reminders; a repeat for the same call returns the first one.
+
+    The unique call_sid decides: a repeat (Twilio retrying the step) fails to insert and gets the
+    first one, so the usual first booking costs no extra query.
+    """
     callback = Callback(
         call_sid=call_sid,
         region=region,
@@ -87,13 +87,16 @@ def book_callback(
     try:
         with session.begin_nested():
             session.add(callback)
+            session.add(CallbackEvent(callback=callback, at=now, kind="booked",
+                                      detail="by phone" if call_sid else "by staff", staff_id=created_by_id))
+            # The callback, its history and its reminders go to the database in one flush.
+            with session.no_autoflush:
+                reminders.plan_reminders(session, callback, now)
             session.flush()
     except IntegrityError:
-        # Twilio retried the same step concurrently and the other request stored it first.
+        if call_sid is None:
+            raise
         return session.scalars(select(Callback).where(Callback.call_sid == call_sid)).one()
-    session.add(CallbackEvent(callback=callback, at=now, kind="booked",
-                              detail="by phone" if call_sid else "by staff", staff_id=created_by_id))
-    reminders.plan_reminders(session, callback, now)
     return callback
 
 

@@ -10,6 +10,7 @@ from datetime import date
 from flask import Blueprint
 from sqlalchemy.orm import configure_mappers
 
+from ivr.closures import OfficeHoursCache
 from ivr.hours import is_bank_holiday
 from ivr.phone import parse_uk
 from ivr.prompts import load_prompts
@@ -20,6 +21,7 @@ bp = Blueprint("voice", __name__, url_prefix="/voice", cli_group=None)
 @bp.record_once
 def _prepare(state) -> None:
     state.app.extensions["prompts"] = load_prompts()
+    state.app.extensions["office_hours"] = OfficeHoursCache(state.app.config["OFFICE_HOURS_CACHE_SECONDS"])
     # What the first call in each worker would otherwise wait for (imports and one-off set-up,
     # about 150 ms): done when the worker starts.
     configure_mappers()
