@@ -85,18 +85,18 @@ def book_callback(
         updated_at=now,
     )
     try:
+        # The insert comes first in the transaction: on SQLite a transaction that reads before it
+        # writes cannot wait for another worker's write lock, and fails at once instead.
         with session.begin_nested():
             session.add(callback)
-            session.add(CallbackEvent(callback=callback, at=now, kind="booked",
-                                      detail="by phone" if call_sid else "by staff", staff_id=created_by_id))
-            # The callback, its history and its reminders go to the database in one flush.
-            with session.no_autoflush:
-                reminders.plan_reminders(session, callback, now)
             session.flush()
     except IntegrityError:
         if call_sid is None:
             raise
         return session.scalars(select(Callback).where(Callback.call_sid == call_sid)).one()
+    session.add(CallbackEvent(callback=callback, at=now, kind="booked",
+                              detail="by phone" if call_sid else "by staff", staff_id=created_by_id))
+    reminders.plan_reminders(session, callback, now)
     return callback
 
 

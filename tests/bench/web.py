@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from twilio.request_validator import RequestValidator  # noqa: E402
 
+from ivr.prompts import load_prompts  # noqa: E402
 from tests.bench.common import fresh_database, peak_rss_mb  # noqa: E402
 
 PUBLIC_URL = "https://rj-bench.example.org"
@@ -115,6 +116,10 @@ def virtual_call(flow: list[tuple[str, dict, bool]], validator: RequestValidator
 
 # --- driving load (in a second process) ---------------------------------------------------------
 
+# An answer that apologises is the fallback after a failure, not a served step: counted as an error.
+APOLOGY = load_prompts().lines("sorry")[0].encode()
+
+
 def send(port: int, path: str, body: bytes, signature: str) -> float:
     started = time.perf_counter()
     connection = HTTPConnection("127.0.0.1", port, timeout=10)
@@ -123,8 +128,8 @@ def send(port: int, path: str, body: bytes, signature: str) -> float:
     response = connection.getresponse()
     payload = response.read()
     connection.close()
-    if response.status != 200 or b"<Response" not in payload:
-        raise RuntimeError(f"{path} answered {response.status}: {payload[:120]!r}")
+    if response.status != 200 or b"<Response" not in payload or APOLOGY in payload:
+        raise RuntimeError(f"{path} answered {response.status}: {payload[:160]!r}")
     return time.perf_counter() - started
 
 
@@ -199,7 +204,7 @@ def in_second_process(target, *args):
 
 # --- servers ------------------------------------------------------------------------------------
 
-def start_gunicorn(app_spec: str, port: int, env: dict[str, str], warm_up: tuple[str, str]) -> subprocess.Popen:
+def start_gunicorn(app_spec: str, port: int, env: dict[str, str], warm_up: tuple[str, str], log: Path) -> subprocess.Popen:
     """Start gunicorn and wait until both workers have loaded the app and answered.
 
     The master accepts connections before its workers are ready; timing from then would measure
@@ -207,7 +212,7 @@ def start_gunicorn(app_spec: str, port: int, env: dict[str, str], warm_up: tuple
     """
     command = [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
                "--log-level", "warning", app_spec]
-    server = subprocess.Popen(command, cwd=ROOT, env=env)
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stderr=log.open("w"))
     method, path = warm_up
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -243,8 +248,9 @@ def main() -> None:
         validator = RequestValidator(TOKEN)
         env = app_environment(database_url)
         app_port, bare_port = free_port(), free_port()
-        app_server = start_gunicorn("ivr:create_app()", app_port, env, ("GET", "/healthz"))
-        bare_server = start_gunicorn("tests.bench.bare_app:app", bare_port, env, ("POST", "/"))
+        app_log = Path(scratch) / "app.log"
+        app_server = start_gunicorn("ivr:create_app()", app_port, env, ("GET", "/healthz"), app_log)
+        bare_server = start_gunicorn("tests.bench.bare_app:app", bare_port, env, ("POST", "/"), Path(scratch) / "bare.log")
         try:
             needed = int(args.rate * args.seconds) + 100
             mixed = []
@@ -270,6 +276,7 @@ def main() -> None:
             bare_steps = [("/", b"", "", False)] * plenty
             bare = in_second_process(saturate, bare_port, bare_steps, args.concurrency, args.seconds)
             worker_memory = [peak_rss_mb(pid) for pid in worker_pids(app_server)]
+            app_errors = [line for line in app_log.read_text().splitlines() if '"ERROR"' in line]
         finally:
             for server in (app_server, bare_server):
                 server.terminate()
@@ -285,6 +292,8 @@ def main() -> None:
     print(f"  saturation, write steps: {writes['rps']:.0f} req/s ({writes['rps'] / bare['rps']:.0%} of bare)")
     print(f"  saturation, bare Flask:  {bare['rps']:.0f} req/s")
     print(f"  peak RSS per web worker: {', '.join(f'{m:.0f} MB' for m in worker_memory)}")
+    if app_errors:
+        print(f"  the app logged {len(app_errors)} errors, e.g. {app_errors[0][:200]}")
     for name, phase in (("fixed rate", at_rate), ("menus", menus), ("writes", writes), ("bare", bare)):
         if phase["error_count"]:
             print(f"  {name}: {phase['error_count']} errors, e.g. {phase['errors']}")
