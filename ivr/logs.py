@@ -1,7 +1,8 @@
 """Logging: readable lines in development, one JSON object a line in production.
 
 Nothing personal goes in a log line: callers' numbers go through `ivr.phone.mask` first, and the
-twilio SDK's own request logging (which prints numbers and message bodies) is kept quiet.
+twilio SDK's own request logging (which prints numbers and message bodies) is kept quiet, and so
+is urllib3's beneath it (at DEBUG it writes every URL it requests, a recording's included).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import logging
 import sys
 from datetime import datetime, timezone
 
+# Loggers that would write what callers sent or where their recordings are, even at LOG_LEVEL=DEBUG.
+QUIETENED = ("twilio.http_client", "urllib3")
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
@@ -39,4 +42,5 @@ def configure(log_format: str, level: str) -> None:
     handler.setFormatter(JsonFormatter() if log_format == "json" else
                          logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.setLevel(level)
-    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+    for chatty in QUIETENED:
+        logging.getLogger(chatty).setLevel(logging.WARNING)
