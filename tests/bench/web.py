@@ -55,7 +55,7 @@ def free_port() -> int:
 def app_environment(database_url: str) -> dict[str, str]:
     return {**os.environ, "IVR_ENV": "production", "DATABASE_URL": database_url, "PUBLIC_URL": PUBLIC_URL,
             "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": SID, "SECRET_KEY": "bench-secret",
-            "TWILIO_API_BASE_URL": "http://127.0.0.1:9", "LOG_LEVEL": "WARNING"}
+            "TWILIO_API_BASE_URL": "http://127.0.0.1:9"}
 
 
 # --- learning the calls -------------------------------------------------------------------------
@@ -285,7 +285,7 @@ def main() -> None:
     latencies = sorted(at_rate["latencies"])
     quantile = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0] * 99
     database = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
-    print(f"web benchmark: gunicorn 2 sync workers, {database}, {os.cpu_count()} cores, {args.seconds:g}s per phase")
+    print(f"web benchmark: gunicorn, 2 sync workers, production settings (JSON logs at INFO), {database}, {os.cpu_count()} cores, {args.seconds:g}s per phase")
     print(f"  fixed rate {args.rate:g} req/s: {len(latencies)} answered, {at_rate['error_count']} errors; "
           f"p50 {quantile[49] * 1000:.1f} ms, p99 {quantile[98] * 1000:.1f} ms")
     print(f"  saturation, menu steps:  {menus['rps']:.0f} req/s ({menus['rps'] / bare['rps']:.0%} of bare)")
