@@ -13,7 +13,7 @@ import sys
 from datetime import datetime, timezone
 
 # Loggers that would write what callers sent or where their recordings are, even at LOG_LEVEL=DEBUG.
-QUIETENED = ("twilio.http_client", "urllib3")
+QUIETENED = ("twilio.http_client", "urllib3", "alembic.runtime.plugins")
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
