@@ -8,7 +8,7 @@ from functools import partial
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr import calls
-from ivr.db import request_session
+from ivr.db import commit_without_waiting_for_disk, request_session
 from ivr.phone import mask
 from ivr.voice import booking
 from ivr.voice.kit import (
@@ -45,6 +45,8 @@ def incoming() -> str:
     sid = call_sid()
     if sid:
         calls.note_call(request_session(), sid, caller(), now())
+        # Safe to lose in a database crash: any later step that needs the call adds it again.
+        commit_without_waiting_for_disk(request_session())
         request_session().commit()
         log.info("call %s from %s", sid, mask(caller()))
     return main_menu(before=("welcome",))
@@ -91,6 +93,7 @@ def region() -> str:
         return retry(heard, region_menu)
     if sid := call_sid():
         calls.note_region(request_session(), sid, chosen.id)
+        commit_without_waiting_for_disk(request_session())
         request_session().commit()
     if office_hours().is_open(now()):
         return put_through(chosen)
