@@ -9,9 +9,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, Insert, create_engine, event, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -118,6 +121,27 @@ def session_scope(app: Flask) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+# The databases we run on, each with its INSERT ... ON CONFLICT.
+_INSERTS_WITH_ON_CONFLICT = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
+
+
+def insert_unless_duplicate(session: Session, model: type, unique_column: str) -> Insert:
+    """An INSERT of one row (its values given as parameters) that does nothing when a row with the
+    same `unique_column` exists.
+
+    One statement instead of a SAVEPOINT, an INSERT that fails and a rollback to the savepoint: how
+    a webhook Twilio retries stays idempotent. It returns the new row as an object, or nothing for a duplicate.
+    """
+    return _insert_unless_duplicate(session.get_bind().dialect.name, model, unique_column)
+
+
+@lru_cache(maxsize=None)
+def _insert_unless_duplicate(dialect: str, model: type, unique_column: str) -> Insert:
+    # Built once: building a statement and its cache key costs more than SQLite's work on the row.
+    insert = _INSERTS_WITH_ON_CONFLICT[dialect]
+    return insert(model).on_conflict_do_nothing(index_elements=[unique_column]).returning(model)
 
 
 def commit_without_waiting_for_disk(session: Session) -> None:
