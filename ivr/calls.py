@@ -54,7 +54,7 @@ def _find_or_add(session: Session, find: Callable[[], Call | None], new: Callabl
 
 def note_call(session: Session, call_sid: str, from_number: str | None, now: datetime) -> None:
     """Add the call the first time Twilio mentions it: one statement, a repeat does nothing."""
-    session.execute(insert_unless_duplicate(session, Call, "call_sid"),
+    session.execute(insert_unless_duplicate(session, Call, "call_sid", returning=False),
                     {"call_sid": call_sid, "from_number": from_number, "started_at": now})
 
 
