@@ -9,14 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime
-from typing import TypeVar
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ivr.db import insert_unless_duplicate
 from ivr.models import Call, Voicemail, VoicemailStatus
 from ivr.phone import parse_uk
 
@@ -28,8 +26,6 @@ WITHHELD = frozenset({
 CALL_STATUSES = frozenset({"queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"})
 ENDED_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
-Row = TypeVar("Row", Call, Voicemail)
-
 
 def caller_number(raw: str | None) -> str | None:
     """The caller's number in E.164, or None when it was withheld or is not a number at all."""
@@ -39,7 +35,7 @@ def caller_number(raw: str | None) -> str | None:
     return parse_uk(raw) or (raw if re.fullmatch(r"\+[1-9]\d{6,14}", raw) else None)
 
 
-def _find_or_add(session: Session, find: Callable[[], Row | None], new: Callable[[], Row]) -> Row:
+def _find_or_add(session: Session, find: Callable[[], Call | None], new: Callable[[], Call]) -> Call:
     """The row `find` returns, else `new()` stored; a concurrent retry that stored it first wins."""
     row = find()
     if row is not None:
@@ -58,13 +54,8 @@ def _find_or_add(session: Session, find: Callable[[], Row | None], new: Callable
 
 def note_call(session: Session, call_sid: str, from_number: str | None, now: datetime) -> None:
     """Add the call the first time Twilio mentions it: one statement, a repeat does nothing."""
-    dialect = session.get_bind().dialect.name
-    insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}.get(dialect)
-    if insert is None:  # another database: the portable way
-        find_or_add_call(session, call_sid, from_number, now)
-        return
-    session.execute(insert(Call).values(call_sid=call_sid, from_number=from_number, started_at=now)
-                    .on_conflict_do_nothing(index_elements=["call_sid"]))
+    session.execute(insert_unless_duplicate(session, Call, "call_sid", returning=False),
+                    {"call_sid": call_sid, "from_number": from_number, "started_at": now})
 
 
 def find_or_add_call(session: Session, call_sid: str, from_number: str | None, now: datetime) -> Call:
@@ -116,12 +107,9 @@ def add_voicemail(
     now: datetime,
 ) -> Voicemail:
     """Store a recorded message as new; the same recording posted again returns the first row."""
-    return _find_or_add(
-        session,
-        lambda: session.scalar(select(Voicemail).where(Voicemail.recording_sid == recording_sid)),
-        lambda: Voicemail(
-            recording_sid=recording_sid, recording_url=recording_url, duration_seconds=duration,
-            region=region, call_sid=call_sid, from_number=from_number,
-            status=VoicemailStatus.NEW, created_at=now,
-        ),
-    )
+    added = session.scalar(insert_unless_duplicate(session, Voicemail, "recording_sid"), {
+        "recording_sid": recording_sid, "recording_url": recording_url, "duration_seconds": duration,
+        "region": region, "call_sid": call_sid, "from_number": from_number, "status": VoicemailStatus.NEW,
+        "created_at": now,
+    })
+    return added or session.scalars(select(Voicemail).where(Voicemail.recording_sid == recording_sid)).one()

@@ -9,9 +9,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, Insert, create_engine, event, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -120,6 +123,34 @@ def session_scope(app: Flask) -> Iterator[Session]:
         session.close()
 
 
+# The databases we run on, each with its INSERT ... ON CONFLICT.
+_INSERTS_WITH_ON_CONFLICT = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
+
+
+def insert_unless_duplicate(session: Session, model: type, unique_column: str, *, returning: bool = True) -> Insert:
+    """An INSERT of one row (its values given as parameters) that does nothing when a row with the
+    same `unique_column` exists; it returns the new row as an object (nothing for a duplicate), or
+    with `returning=False` nothing at all.
+
+    One statement instead of a SAVEPOINT, an INSERT that fails and a rollback to the savepoint: how
+    a webhook Twilio retries stays idempotent.
+    """
+    return _insert_unless_duplicate(session.get_bind().dialect.name, model, unique_column, returning)
+
+
+@lru_cache(maxsize=None)
+def _insert_unless_duplicate(dialect: str, model: type, unique_column: str, returning: bool) -> Insert:
+    # Built once: building a statement and its cache key costs more than SQLite's work on the row.
+    # Without RETURNING the table's plain INSERT skips the ORM's bulk-insert machinery too.
+    insert = _INSERTS_WITH_ON_CONFLICT[dialect]
+    if not returning:
+        return insert(model.__table__).on_conflict_do_nothing(index_elements=[unique_column])
+    return insert(model).on_conflict_do_nothing(index_elements=[unique_column]).returning(model)
+
+
+_SKIP_WAITING_FOR_DISK = text("SET LOCAL synchronous_commit TO OFF")
+
+
 def commit_without_waiting_for_disk(session: Session) -> None:
     """Let this transaction's commit return before PostgreSQL has flushed it to disk.
 
@@ -128,7 +159,7 @@ def commit_without_waiting_for_disk(session: Session) -> None:
     synchronous=NORMAL already commits without waiting.
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+        session.execute(_SKIP_WAITING_FOR_DISK)
 
 
 def alembic_config(url: str):

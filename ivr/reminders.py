@@ -29,7 +29,7 @@ from enum import StrEnum
 from functools import lru_cache
 
 import jinja2
-from sqlalchemy import case, select, update
+from sqlalchemy import Row, case, insert, select, update
 from sqlalchemy.orm import Session
 
 from ivr.config import PROJECT_DIR
@@ -58,6 +58,7 @@ MAX_VALIDITY = timedelta(seconds=36_000)
 MIN_USEFUL = timedelta(minutes=1)
 # Only callbacks still expecting our call get texts about it.
 TEXTABLE_CALLBACK_STATUSES = (CallbackStatus.BOOKED, CallbackStatus.CONFIRMED)
+ADD_REMINDERS = insert(Reminder.__table__).returning(*Reminder.__table__.c, sort_by_parameter_order=True)
 
 
 # --- the words ----------------------------------------------------------------------------------
@@ -125,17 +126,22 @@ def is_opted_out(session: Session, number: str) -> bool:
     return session.get(OptOut, number) is not None
 
 
-def plan_reminders(session: Session, callback: Callback, now: datetime) -> list[Reminder]:
-    """Plan the reminder rows for a booked callback, if its caller agreed to texts and not STOP."""
+def plan_reminders(session: Session, callback: Callback, now: datetime) -> Sequence[Row]:
+    """Plan the reminder rows for a stored callback, if its caller agreed to texts and not STOP; the rows added."""
     if not callback.texts_ok or is_opted_out(session, callback.phone_number):
         return []
-    planned = [
-        Reminder(callback=callback, kind=kind, to_number=callback.phone_number, due_at=due,
-                 useful_until=callback.window_start, status=ReminderStatus.PENDING,
-                 body=reminder_text(kind, callback), updated_at=now)
+    rows = [
+        {"callback_id": callback.id, "kind": kind, "to_number": callback.phone_number, "due_at": due,
+         "useful_until": callback.window_start, "status": ReminderStatus.PENDING,
+         "body": reminder_text(kind, callback), "updated_at": now}
         for kind, due in planned_times(callback.window_start, now)
     ]
-    session.add_all(planned)
+    if not rows:
+        return []
+    # One INSERT for all of them, not the ORM's flush; a list of reminders already read would
+    # not show them, so it is read again when next used.
+    planned = session.execute(ADD_REMINDERS, rows).all()
+    session.expire(callback, ["reminders"])
     return planned
 
 
@@ -153,7 +159,7 @@ def cancel_reminders(session: Session, callback: Callback, now: datetime) -> int
     return _cancel_pending(session, Reminder.callback_id == callback.id, now)
 
 
-def replan_reminders(session: Session, callback: Callback, now: datetime) -> list[Reminder]:
+def replan_reminders(session: Session, callback: Callback, now: datetime) -> Sequence[Row]:
     """After a reschedule: the old reminders are cancelled and new ones planned for the new window."""
     session.flush()
     cancel_reminders(session, callback, now)
@@ -176,14 +182,14 @@ def opt_out(session: Session, number: str, now: datetime) -> int:
     return _cancel_pending(session, Reminder.to_number == number, now)
 
 
-def opt_in(session: Session, number: str, now: datetime) -> list[Reminder]:
+def opt_in(session: Session, number: str, now: datetime) -> list[Row]:
     """Undo a STOP: texts may go again, and reminders for callbacks still ahead are planned anew."""
     opted_out = session.get(OptOut, number)
     if opted_out is None:
         return []
     session.delete(opted_out)
     session.flush()
-    planned: list[Reminder] = []
+    planned: list[Row] = []
     for callback in open_callbacks_of(session, number):
         session.add(CallbackEvent(callback=callback, at=now, kind="texts_restarted",
                                   detail="Replied START: texts may be sent again."))

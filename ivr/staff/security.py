@@ -8,6 +8,7 @@ from datetime import timedelta
 from functools import wraps
 
 from flask import Flask, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
@@ -30,6 +31,19 @@ login_manager.login_message_category = "info"
 
 # Only the staff pages have forms. Twilio's webhooks are never CSRF-checked: their signatures are.
 csrf = CSRFProtect()
+
+
+class StaffOnlySessions(SecureCookieSessionInterface):
+    """Signed-cookie sessions for the staff pages only.
+
+    Twilio's webhooks carry no cookie and never need one, yet opening and saving a session costs
+    every step of a call; elsewhere the session is Flask's null session (read-only, never saved).
+    """
+
+    def open_session(self, app, request):
+        if not request.path.startswith(bp.url_prefix):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 class StaffMember(UserMixin):
@@ -72,6 +86,7 @@ def init_app(app: Flask) -> None:
         USE_SESSION_FOR_NEXT=True,
         WTF_CSRF_CHECK_DEFAULT=False,
     )
+    app.session_interface = StaffOnlySessions()
     csrf.init_app(app)
     login_manager.init_app(app)
     # Parsed now, so a mistyped limit stops the app starting rather than the first sign-in.
