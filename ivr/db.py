@@ -6,22 +6,28 @@ The caller owns the session and the transaction: web requests get one per reques
 
 from __future__ import annotations
 
+import select
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from flask import Flask, current_app, g
+from psycopg.pq import ConnStatus
 from sqlalchemy import Engine, Insert, create_engine, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.exc import InvalidatePoolError, OperationalError
+from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 from ivr.config import PROJECT_DIR
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 CONNECT_DEADLINE_SECONDS = 1.5
+# A pooled connection idle longer than this is pinged with a query before use; one used more
+# recently only has its socket looked at (see `_check_on_checkout`).
+PING_AFTER_IDLE_SECONDS = 10.0
 
 
 def make_engine(url: str) -> Engine:
@@ -43,14 +49,59 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=1, hide_parameters=True,
+    engine = create_engine(url, pool_size=5, max_overflow=5, pool_timeout=1, hide_parameters=True,
                            connect_args={"connect_timeout": 2} if url.startswith("postgresql") else {})
 
     @event.listens_for(engine, "do_connect")
     def _connect_within_deadline(dialect, _record, cargs, cparams):
         return connect_within(CONNECT_DEADLINE_SECONDS, lambda: dialect.connect(*cargs, **cparams))
 
+    event.listen(engine, "checkin", _note_checkin)
+    event.listen(engine, "checkout", partial(_check_on_checkout, engine.dialect))
     return engine
+
+
+def _note_checkin(_dbapi_connection, record) -> None:
+    record.info["checked_in"] = time.monotonic()
+
+
+def _check_on_checkout(dialect, dbapi_connection, record, _proxy) -> None:
+    """Hand out only a connection the server still holds open, so no request meets a dead one.
+
+    After a database restart every pooled connection is dead, and the server said so as it went:
+    it sent a last message and closed the socket, which is then readable although we asked nothing.
+    Looking at the socket costs no round trip, unlike a query on every checkout; a connection idle
+    long enough for a silent drop (a firewall, a load balancer) is pinged with a query instead.
+    """
+    checked_in = record.info.get("checked_in")
+    if checked_in is None:  # new: just connected
+        return
+    if time.monotonic() - checked_in > PING_AFTER_IDLE_SECONDS:
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            alive = not dialect.is_disconnect(error, dbapi_connection, None)
+            if alive:
+                raise
+        if not alive:
+            raise InvalidatePoolError("the database closed an idle connection")
+        return
+    if _closed_by_server(dbapi_connection):
+        # The others went the same way: replace every connection older than this one.
+        raise InvalidatePoolError("the database closed a pooled connection")
+
+
+def _closed_by_server(dbapi_connection) -> bool:
+    """Whether the server has closed (or is closing) an idle psycopg connection, without asking it."""
+    pgconn = getattr(dbapi_connection, "pgconn", None)
+    if pgconn is None:  # another driver: trust it
+        return False
+    if pgconn.status != ConnStatus.OK:
+        return True
+    # Between requests nothing is owed to us: anything to read, a hang-up or an error means the end.
+    poller = select.poll()
+    poller.register(pgconn.socket, select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))
 
 
 def connect_within(seconds: float, connect):
@@ -124,7 +175,7 @@ def session_scope(app: Flask) -> Iterator[Session]:
 
 
 # The databases we run on, each with its INSERT ... ON CONFLICT.
-_INSERTS_WITH_ON_CONFLICT = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
+INSERTS_WITH_ON_CONFLICT = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 
 
 def insert_unless_duplicate(session: Session, model: type, unique_column: str, *, returning: bool = True) -> Insert:
@@ -142,10 +193,18 @@ def insert_unless_duplicate(session: Session, model: type, unique_column: str, *
 def _insert_unless_duplicate(dialect: str, model: type, unique_column: str, returning: bool) -> Insert:
     # Built once: building a statement and its cache key costs more than SQLite's work on the row.
     # Without RETURNING the table's plain INSERT skips the ORM's bulk-insert machinery too.
-    insert = _INSERTS_WITH_ON_CONFLICT[dialect]
+    insert = INSERTS_WITH_ON_CONFLICT[dialect]
     if not returning:
         return insert(model.__table__).on_conflict_do_nothing(index_elements=[unique_column])
     return insert(model).on_conflict_do_nothing(index_elements=[unique_column]).returning(model)
+
+
+def as_read_back(session: Session, row):
+    """An ORM object built from the values just written, put in the session as if read back
+    (no query): its unset columns and relationships load when first used."""
+    make_transient_to_detached(row)
+    session.add(row)
+    return row
 
 
 _SKIP_WAITING_FOR_DISK = text("SET LOCAL synchronous_commit TO OFF")

@@ -96,10 +96,6 @@ def when_text(starts: datetime, ends: datetime) -> str:
     return f"{_DAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]}, {clock_face(starts)}-{clock_face(ends)}"
 
 
-def reminder_text(kind: str, callback: Callback) -> str:
-    return render_text(kind, when=when_text(callback.window_start, callback.window_end))
-
-
 # --- planning -----------------------------------------------------------------------------------
 
 
@@ -122,6 +118,12 @@ def planned_times(window_start: datetime, now: datetime) -> list[tuple[Kind, dat
     return plan
 
 
+def planned_texts(window_start: datetime, window_end: datetime, now: datetime) -> list[tuple[Kind, datetime, str]]:
+    """Each reminder to plan for a window booked at `now`: its kind, when it goes, and its words."""
+    when = when_text(window_start, window_end)
+    return [(kind, due, render_text(kind, when=when)) for kind, due in planned_times(window_start, now)]
+
+
 def is_opted_out(session: Session, number: str) -> bool:
     return session.get(OptOut, number) is not None
 
@@ -132,9 +134,8 @@ def plan_reminders(session: Session, callback: Callback, now: datetime) -> Seque
         return []
     rows = [
         {"callback_id": callback.id, "kind": kind, "to_number": callback.phone_number, "due_at": due,
-         "useful_until": callback.window_start, "status": ReminderStatus.PENDING,
-         "body": reminder_text(kind, callback), "updated_at": now}
-        for kind, due in planned_times(callback.window_start, now)
+         "useful_until": callback.window_start, "status": ReminderStatus.PENDING, "body": body, "updated_at": now}
+        for kind, due, body in planned_texts(callback.window_start, callback.window_end, now)
     ]
     if not rows:
         return []

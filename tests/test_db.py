@@ -3,7 +3,7 @@
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import func, inspect, select, text
 
 from ivr.db import make_engine
 from ivr.models import Base, Closure
@@ -107,3 +107,39 @@ def test_a_hung_postgresql_server_still_gets_the_caller_help(app_config, tmp_pat
     assert b"Sorry, something's gone wrong on our side." in response.data
     assert app.test_client().get("/healthz").status_code == 503
     server.close()
+
+
+@pytest.mark.skipif(not on_postgres(), reason="needs a PostgreSQL server (IVR_TEST_ON_POSTGRES=1)")
+@pytest.mark.parametrize("idle_for_long", [False, True], ids=["just used", "idle"])
+def test_after_a_database_restart_the_next_caller_is_answered_as_usual(app, database_url, monkeypatch, idle_for_long):
+    """Every pooled connection dies in a restart; the next request must get a live one, not an error."""
+    import time
+
+    from sqlalchemy import create_engine
+
+    from ivr import db
+    from ivr.models import Call
+    from tests.conftest import TwilioSigner
+
+    phone = TwilioSigner(app.test_client())
+    welcome = [phone.post("/voice/incoming", {"CallSid": f"CA{n:032d}", "From": "+447911123456"}) for n in range(2)]
+    assert all(b"Restorative Justice" in w.data for w in welcome)
+
+    # What a restart does to the app's connections: the server ends each one.
+    admin = create_engine(database_url)
+    with admin.begin() as connection:
+        ended = connection.execute(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+    assert ended >= 1
+    time.sleep(0.2)  # the server's goodbye reaches the sockets
+    if idle_for_long:
+        monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0)
+
+    for n in range(2, 5):
+        response = phone.post("/voice/incoming", {"CallSid": f"CA{n:032d}", "From": "+447911123456"})
+        assert response.status_code == 200
+        assert b"Restorative Justice" in response.data and b"gone wrong" not in response.data
+    with admin.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(Call.__table__)).scalar() == 5
+    admin.dispose()

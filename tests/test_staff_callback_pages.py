@@ -129,15 +129,14 @@ GOOD = {"region": "durham", "phone_number": "07911 123456", "day": "2026-12-01",
         "voicemail_ok": "yes", "texts_ok": "yes", "note": "Spoke at the front desk"}
 
 
-def test_an_officer_books_a_callback_by_hand(client, officer, session, monkeypatch):
-    planned = []
-    monkeypatch.setattr(reminders, "plan_reminders", lambda s, cb, now: planned.append(cb.phone_number))
+def test_an_officer_books_a_callback_by_hand(client, officer, session):
     response = officer.post("/staff/callbacks/new", GOOD, page="/staff/callbacks/new")
     assert response.status_code == 303
     callback = session.scalars(select(Callback)).one()
     assert (callback.phone_number, callback.region, callback.call_sid, callback.created_by_id) == (MOBILE, "durham", None, 1)
     assert (callback.window_start, callback.voicemail_ok, callback.texts_ok) == (utc(2026, 12, 1, 9), True, True)
-    assert planned == [MOBILE]
+    assert [(r.kind, r.to_number, r.due_at) for r in callback.reminders] == [
+        ("day_before", MOBILE, utc(2026, 11, 30, 11)), ("hour_before", MOBILE, utc(2026, 12, 1, 8))]
     assert [e.kind for e in callback.events] == ["booked", "note"]
     assert session.scalar(select(AuditEvent).where(AuditEvent.action == "create")).record_id == callback.id
 
