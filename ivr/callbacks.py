@@ -79,7 +79,8 @@ def book_callback(
 
     The unique call_sid decides: a repeat (Twilio retrying the step) inserts nothing and gets the
     first one. The reminders go in only if the number has not said STOP, checked by the insert
-    itself. On PostgreSQL it is all one statement, one round trip.
+    itself. On PostgreSQL it is all one statement, one round trip, so a caller with nothing else to
+    write may run it in `db.one_statement`.
     """
     texts_ok = texts_ok and is_mobile
     callback = {"call_sid": call_sid, "region": region, "phone_number": phone_number, "is_mobile": is_mobile,

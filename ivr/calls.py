@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ivr.db import insert_unless_duplicate
+from ivr.db import as_read_back, insert_unless_duplicate
 from ivr.models import Call, Voicemail, VoicemailStatus
 from ivr.phone import parse_uk
 
@@ -54,7 +54,7 @@ def _find_or_add(session: Session, find: Callable[[], Call | None], new: Callabl
 
 def note_call(session: Session, call_sid: str, from_number: str | None, now: datetime) -> None:
     """Add the call the first time Twilio mentions it: one statement, a repeat does nothing."""
-    session.execute(insert_unless_duplicate(session, Call, "call_sid", returning=False),
+    session.execute(insert_unless_duplicate(session, Call, "call_sid", returning_id=False),
                     {"call_sid": call_sid, "from_number": from_number, "started_at": now})
 
 
@@ -107,9 +107,10 @@ def add_voicemail(
     now: datetime,
 ) -> Voicemail:
     """Store a recorded message as new; the same recording posted again returns the first row."""
-    added = session.scalar(insert_unless_duplicate(session, Voicemail, "recording_sid"), {
-        "recording_sid": recording_sid, "recording_url": recording_url, "duration_seconds": duration,
-        "region": region, "call_sid": call_sid, "from_number": from_number, "status": VoicemailStatus.NEW,
-        "created_at": now,
-    })
-    return added or session.scalars(select(Voicemail).where(Voicemail.recording_sid == recording_sid)).one()
+    voicemail = {"recording_sid": recording_sid, "recording_url": recording_url, "duration_seconds": duration,
+                 "region": region, "call_sid": call_sid, "from_number": from_number, "status": VoicemailStatus.NEW,
+                 "created_at": now}
+    added = session.scalar(insert_unless_duplicate(session, Voicemail, "recording_sid"), voicemail)
+    if added is None:
+        return session.scalars(select(Voicemail).where(Voicemail.recording_sid == recording_sid)).one()
+    return as_read_back(session, Voicemail(id=added, **voicemail))

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ivr import closures
 from ivr.models import Call, Callback
-from tests.conftest import LANDLINE, MOBILE, MONDAY_MORNING, SATURDAY, at_london, utc
+from tests.conftest import LANDLINE, MOBILE, MONDAY_MORNING, SATURDAY, at_london, on_postgres, utc
 
 LINES_VCAS = "+443030401099"
 
@@ -107,6 +107,28 @@ def test_a_retried_last_step_books_one_callback(phone, session):
     assert phone.posts[-1] == first
     assert len(stored(session, Callback)) == 1
 
+
+
+@pytest.mark.skipif(not on_postgres(), reason="the single statement is PostgreSQL's (SQLite runs a transaction)")
+def test_on_postgresql_a_booking_is_one_statement_so_it_may_commit_as_it_runs(phone, app, session):
+    """The booking step commits as its statement runs (db.one_statement): a second statement that
+    writes would be stored even if a later one failed, so the booking must stay one statement."""
+    from sqlalchemy import event
+
+    call = phone.ring(MOBILE, at=SATURDAY).press("4").press("1").press("1").press("1").press("1")
+    statements: list[str] = []
+    engine = app.extensions["db.engine"]
+    note = lambda _conn, _cursor, statement, *_: statements.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        call.press("1")
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert "We'll call you on Monday 30 November" in call.heard
+    writes = [s for s in statements if any(verb in s for verb in ("INSERT", "UPDATE", "DELETE"))]
+    assert len(writes) == 1, writes
+    [callback] = stored(session, Callback)
+    assert [e.kind for e in callback.events] == ["booked"] and len(callback.reminders) == 2
 
 @pytest.mark.parametrize(
     ("at", "first_day", "windows"),

@@ -10,7 +10,7 @@ from functools import partial
 from flask import request
 
 from ivr import callbacks, calls
-from ivr.db import request_session
+from ivr.db import one_statement, request_session
 from ivr.helpline import CallbackWindow, normalise_words
 from ivr.hours import london
 from ivr.phone import is_mobile, last_digits, mask, national_digits, parse_uk
@@ -284,12 +284,12 @@ def book(booking: Booking, texts_ok: bool) -> str:
     if booking.voicemail_ok is None:
         return voicemail_menu(booking)
     chosen = callbacks.slot(booking.day, window)
-    callback = callbacks.book_callback(
-        request_session(), region=booking.region, phone_number=number, is_mobile=is_mobile(number),
-        starts=chosen.starts, ends=chosen.ends, voicemail_ok=booking.voicemail_ok, texts_ok=texts_ok,
-        now=now(), call_sid=sid,
-    )
-    request_session().commit()
+    with one_statement(request_session()) as session:  # book_callback's promise
+        callback = callbacks.book_callback(
+            session, region=booking.region, phone_number=number, is_mobile=is_mobile(number),
+            starts=chosen.starts, ends=chosen.ends, voicemail_ok=booking.voicemail_ok, texts_ok=texts_ok,
+            now=now(), call_sid=sid,
+        )
     log.info("callback %s booked for %s (call %s, number %s)", callback.id, callback.region, sid, mask(number))
     starts = london(callback.window_start)
     booked_window = next((w for w in helpline().callback_windows if w.starts == starts.time()), window)

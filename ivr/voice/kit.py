@@ -231,11 +231,19 @@ def take_message(response: VoiceResponse, region: Region) -> VoiceResponse:
     return hang_up(response, "no_message")
 
 
-def hang_up(response: VoiceResponse, last_words: str, **context: Any) -> VoiceResponse:
-    speak(response, last_words, **context)
+def hang_up(response: VoiceResponse, last_words: str, words: Prompts | None = None, **context: Any) -> VoiceResponse:
+    speak(response, last_words, words, **context)
     response.hangup()
     return response
 
 
 def goodbye(last_words: str = "goodbye", **context: Any) -> str:
-    return str(hang_up(VoiceResponse(), last_words, **context))
+    """The last words and the end of the call; built once when they are the same for every caller."""
+    if context:
+        return str(hang_up(VoiceResponse(), last_words, **context))
+    return _goodbye_twiml(prompts(), last_words)
+
+
+@lru_cache(maxsize=64)
+def _goodbye_twiml(words: Prompts, last_words: str) -> str:
+    return str(hang_up(VoiceResponse(), last_words, words))

@@ -8,7 +8,7 @@ from functools import partial
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr import calls
-from ivr.db import commit_without_waiting_for_disk, request_session
+from ivr.db import one_statement, request_session
 from ivr.phone import mask
 from ivr.voice import booking
 from ivr.voice.kit import (
@@ -44,10 +44,8 @@ def incoming() -> str:
     """A call arrives: note it, welcome the caller once with the safety line, then the main menu."""
     sid = call_sid()
     if sid:
-        calls.note_call(request_session(), sid, caller(), now())
-        # Safe to lose in a database crash: any later step that needs the call adds it again.
-        commit_without_waiting_for_disk(request_session())
-        request_session().commit()
+        with one_statement(request_session()) as session:
+            calls.note_call(session, sid, caller(), now())
         log.info("call %s from %s", sid, mask(caller()))
     return main_menu(before=("welcome",))
 
@@ -92,9 +90,8 @@ def region() -> str:
     if chosen is None:
         return retry(heard, region_menu)
     if sid := call_sid():
-        calls.note_region(request_session(), sid, chosen.id)
-        commit_without_waiting_for_disk(request_session())
-        request_session().commit()
+        with one_statement(request_session()) as session:
+            calls.note_region(session, sid, chosen.id)
     if office_hours().is_open(now()):
         return put_through(chosen)
     return closed_menu(chosen)
@@ -131,12 +128,12 @@ def message() -> str:
         return goodbye("no_message")
     url = form("RecordingUrl", 500)
     duration = form("RecordingDuration", 8)
-    voicemail = calls.add_voicemail(
-        request_session(), recording_sid=recording_sid, recording_url=url if url.startswith("https://") else None,
-        duration=int(duration) if duration.isdigit() else 0, region=current_region().id,
-        call_sid=call_sid(), from_number=caller(), now=now(),
-    )
-    request_session().commit()
+    with one_statement(request_session()) as session:
+        voicemail = calls.add_voicemail(
+            session, recording_sid=recording_sid, recording_url=url if url.startswith("https://") else None,
+            duration=int(duration) if duration.isdigit() else 0, region=current_region().id,
+            call_sid=call_sid(), from_number=caller(), now=now(),
+        )
     log.info("voicemail %s kept for %s (call %s, from %s)", voicemail.id, voicemail.region, call_sid(), mask(caller()))
     return goodbye("message_saved")
 

@@ -1,14 +1,16 @@
 """Benchmark: the voice webhooks under gunicorn (2 workers) beside a bare Flask endpoint.
 
-    ./dev bench web [--seconds 8] [--rate 200] [--concurrency 8]
+    ./dev bench web [--seconds 5] [--rounds 3] [--rate 200] [--concurrency 8]
 
 Whole calls (welcome, menus, information, a booking, a voicemail) are first played in-process
 through the TwiML walker to learn the requests Twilio would send; a second process then replays
 them over HTTP, each virtual call with its own CallSid and a fresh Twilio signature. It reports:
 
 - latency (p50/p99) of every step at a fixed arrival rate (default 200 requests a second);
-- throughput at saturation of menu steps, of steps that write (a booking, a voicemail), and of a
-  bare Flask endpoint served by the same gunicorn settings: the machine's ceiling;
+- throughput at saturation of menu steps, of each step that writes (the booking's last step, a
+  voicemail), and of a bare Flask endpoint served by the same gunicorn settings: the machine's
+  ceiling. The phases take turns for several rounds and each reports its median round, so a slow
+  spell of a shared machine does not fall on one phase alone;
 - the peak resident memory of each web worker.
 
 SQLite by default; with TEST_DATABASE_URL set, a fresh PostgreSQL database on that server.
@@ -193,6 +195,33 @@ def saturate(port: int, steps: list, concurrency: int, seconds: float, results) 
     results.put({"rps": done[0] / (time.perf_counter() - started), "errors": errors[:3], "error_count": len(errors)})
 
 
+def begin_calls(port: int, calls: list, concurrency: int, results) -> None:
+    """Untimed: each call's steps before the one that writes, calls side by side."""
+    pending, errors = iter(calls), []
+
+    def worker():
+        for call in pending:
+            for path, body, signature, writes in call:
+                if not writes:
+                    try:
+                        send(port, path, body, signature)
+                    except Exception as error:  # noqa: BLE001 - reported
+                        errors.append(str(error))
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    results.put({"errors": errors[:3], "error_count": len(errors)})
+
+
+def median_round(rounds: list[dict]) -> dict:
+    """The round with the median throughput (errors counted over all rounds)."""
+    middle = sorted(rounds, key=lambda r: r["rps"])[len(rounds) // 2]
+    return {**middle, "rounds": [r["rps"] for r in rounds]}
+
+
 def in_second_process(target, *args):
     results = multiprocessing.Queue()
     process = multiprocessing.Process(target=target, args=(*args, results))
@@ -238,9 +267,10 @@ def worker_pids(server: subprocess.Popen) -> list[int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as scratch, fresh_database(scratch) as database_url:
@@ -259,22 +289,22 @@ def main() -> None:
                     mixed.append(virtual_call(flow, validator))
             at_rate = in_second_process(fixed_rate, app_port, mixed, args.rate, args.seconds)
 
+            # The saturation phases take turns, round after round, so a slow spell of a shared
+            # machine falls on all of them alike; each reports its median round.
+            rounds: dict[str, list[dict]] = defaultdict(list)
             plenty = int(args.seconds * 3000)
-            menu_steps = [s for call in (virtual_call(flows["information"], validator) for _ in range(plenty // 3))
-                          for s in call if not s[3]]
-            menus = in_second_process(saturate, app_port, menu_steps, args.concurrency, args.seconds)
-
-            # Steps that write need the call's earlier steps done first; those are sent untimed.
-            write_calls = [virtual_call(flows[n], validator) for n in ("booking", "voicemail") for _ in range(plenty // 8)]
-            for call in write_calls[: min(len(write_calls), plenty // 4)]:
-                for path, body, signature, writes in call:
-                    if not writes:
-                        send(app_port, path, body, signature)
-            write_steps = [s for call in write_calls for s in call if s[3]]
-            writes = in_second_process(saturate, app_port, write_steps, args.concurrency, args.seconds)
-
-            bare_steps = [("/", b"", "", False)] * plenty
-            bare = in_second_process(saturate, bare_port, bare_steps, args.concurrency, args.seconds)
+            for _ in range(args.rounds):
+                menu_steps = [s for call in (virtual_call(flows["information"], validator) for _ in range(plenty // 3))
+                              for s in call if not s[3]]
+                rounds["menus"].append(in_second_process(saturate, app_port, menu_steps, args.concurrency, args.seconds))
+                for flow in ("booking", "voicemail"):
+                    write_calls = [virtual_call(flows[flow], validator) for _ in range(int(args.seconds * 800))]
+                    rounds[f"{flow}, untimed steps"].append(
+                        in_second_process(begin_calls, app_port, write_calls, args.concurrency))
+                    write_steps = [s for call in write_calls for s in call if s[3]]
+                    rounds[flow].append(in_second_process(saturate, app_port, write_steps, args.concurrency, args.seconds))
+                bare_steps = [("/", b"", "", False)] * plenty
+                rounds["bare"].append(in_second_process(saturate, bare_port, bare_steps, args.concurrency, args.seconds))
             worker_memory = [peak_rss_mb(pid) for pid in worker_pids(app_server)]
             app_errors = [line for line in app_log.read_text().splitlines() if '"ERROR"' in line]
         finally:
@@ -282,19 +312,25 @@ def main() -> None:
                 server.terminate()
                 server.wait(10)
 
+    phases = {name: median_round(rounds[name]) for name in ("menus", "booking", "voicemail", "bare")}
     latencies = sorted(at_rate["latencies"])
     quantile = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0] * 99
     database = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
-    print(f"web benchmark: gunicorn, 2 sync workers, production settings (JSON logs at INFO), {database}, {os.cpu_count()} cores, {args.seconds:g}s per phase")
+    print(f"web benchmark: gunicorn, 2 sync workers, production settings (JSON logs at INFO), {database}, "
+          f"{os.cpu_count()} cores, {args.seconds:g}s per phase, median of {args.rounds} rounds")
     print(f"  fixed rate {args.rate:g} req/s: {len(latencies)} answered, {at_rate['error_count']} errors; "
           f"p50 {quantile[49] * 1000:.1f} ms, p99 {quantile[98] * 1000:.1f} ms")
-    print(f"  saturation, menu steps:  {menus['rps']:.0f} req/s ({menus['rps'] / bare['rps']:.0%} of bare)")
-    print(f"  saturation, write steps: {writes['rps']:.0f} req/s ({writes['rps'] / bare['rps']:.0%} of bare)")
-    print(f"  saturation, bare Flask:  {bare['rps']:.0f} req/s")
+    bare = phases["bare"]["rps"]
+    for name, label in (("menus", "menu steps"), ("booking", "booking (writes)"), ("voicemail", "voicemail (writes)"),
+                        ("bare", "bare Flask")):
+        phase = phases[name]
+        share = "" if name == "bare" else f" ({phase['rps'] / bare:.0%} of bare)"
+        every = ", ".join(f"{rps:.0f}" for rps in phase["rounds"])
+        print(f"  saturation, {label + ':':20s}{phase['rps']:5.0f} req/s{share:14s} rounds: {every}")
     print(f"  peak RSS per web worker: {', '.join(f'{m:.0f} MB' for m in worker_memory)}")
     if app_errors:
         print(f"  the app logged {len(app_errors)} errors, e.g. {app_errors[0][:200]}")
-    for name, phase in (("fixed rate", at_rate), ("menus", menus), ("writes", writes), ("bare", bare)):
+    for name, phase in (("fixed rate", at_rate), *((n, r) for n in rounds for r in rounds[n])):
         if phase["error_count"]:
             print(f"  {name}: {phase['error_count']} errors, e.g. {phase['errors']}")
 
