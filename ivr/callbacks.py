@@ -14,7 +14,7 @@ from sqlalchemy import Executable, Integer, bindparam, exists, insert, literal, 
 from sqlalchemy.orm import Session
 
 from ivr import reminders
-from ivr.db import INSERTS_WITH_ON_CONFLICT, as_read_back
+from ivr.db import INSERTS_WITH_ON_CONFLICT
 from ivr.helpline import CallbackWindow, Helpline
 from ivr.hours import OfficeHours, london, london_time
 from ivr.models import (
@@ -73,12 +73,11 @@ def book_callback(
     now: datetime,
     call_sid: str | None = None,
     created_by_id: int | None = None,
-) -> Callback:
-    """Store a callback, note it in its history and plan its reminders; a repeat for the same call
-    returns the first one.
+) -> int:
+    """Store a callback, note it in its history and plan its reminders; its id. A repeat for the
+    same call stores nothing and gives the first one's id.
 
-    The unique call_sid decides: a repeat (Twilio retrying the step) inserts nothing and gets the
-    first one. The reminders go in only if the number has not said STOP, checked by the insert
+    The unique call_sid decides: a repeat (Twilio retrying the step) inserts nothing. The reminders go in only if the number has not said STOP, checked by the insert
     itself. On PostgreSQL it is all one statement, one round trip, so a caller with nothing else to
     write may run it in `db.one_statement`.
     """
@@ -90,13 +89,15 @@ def book_callback(
     parameters = {**callback, "detail": "by phone" if call_sid else "by staff"}
     for i, (kind, due, body) in enumerate(texts):
         parameters |= {f"kind_{i}": kind, f"due_at_{i}": due, f"body_{i}": body}
-    first, *rest = _booking(session.get_bind().dialect.name, len(texts))
-    callback_id = session.scalar(first, parameters)
+    # Core statements on the session's connection: the ORM adds nothing to plain inserts but cost.
+    connection = session.connection()
+    first, *rest = _booking(connection.dialect.name, len(texts))
+    callback_id = connection.scalar(first, parameters)
     if callback_id is None:
-        return session.scalars(select(Callback).where(Callback.call_sid == call_sid)).one()
+        return connection.scalar(select(Callback.id).where(Callback.call_sid == call_sid))
     for statement in rest:
-        session.execute(statement, {**parameters, "callback_id": callback_id})
-    return as_read_back(session, Callback(id=callback_id, **callback))
+        connection.execute(statement, {**parameters, "callback_id": callback_id})
+    return callback_id
 
 
 _BOOKED = ("call_sid", "region", "phone_number", "is_mobile", "window_start", "window_end", "voicemail_ok",

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ivr.db import as_read_back, insert_unless_duplicate
+from ivr.db import insert_unless_duplicate
 from ivr.models import Call, Voicemail, VoicemailStatus
 from ivr.phone import parse_uk
 
@@ -105,12 +105,13 @@ def add_voicemail(
     call_sid: str | None,
     from_number: str | None,
     now: datetime,
-) -> Voicemail:
-    """Store a recorded message as new; the same recording posted again returns the first row."""
+) -> int:
+    """Store a recorded message as new; its id. The same recording posted again stores nothing and
+    gives the first one's id."""
     voicemail = {"recording_sid": recording_sid, "recording_url": recording_url, "duration_seconds": duration,
                  "region": region, "call_sid": call_sid, "from_number": from_number, "status": VoicemailStatus.NEW,
                  "created_at": now}
     added = session.scalar(insert_unless_duplicate(session, Voicemail, "recording_sid"), voicemail)
     if added is None:
-        return session.scalars(select(Voicemail).where(Voicemail.recording_sid == recording_sid)).one()
-    return as_read_back(session, Voicemail(id=added, **voicemail))
+        return session.scalars(select(Voicemail.id).where(Voicemail.recording_sid == recording_sid)).one()
+    return added

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, Insert, create_engine, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import InvalidatePoolError, OperationalError
-from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.config import PROJECT_DIR
 
@@ -196,14 +196,6 @@ def _insert_unless_duplicate(dialect: str, table, unique_column: str, returning_
     # The table's plain INSERT, not the ORM's: its bulk-insert machinery costs more than the row.
     statement = INSERTS_WITH_ON_CONFLICT[dialect](table).on_conflict_do_nothing(index_elements=[unique_column])
     return statement.returning(table.c.id) if returning_id else statement
-
-
-def as_read_back(session: Session, row):
-    """An ORM object built from the values just written, put in the session as if read back
-    (no query): its unset columns and relationships load when first used."""
-    make_transient_to_detached(row)
-    session.add(row)
-    return row
 
 
 @contextmanager

@@ -65,8 +65,10 @@ class Prompts:
             window=lambda window_id: labels["windows"].get(window_id, window_id),
             region=lambda region: labels["regions"].get(region.id, region.spoken_name),
         )
-        self._say: dict[str, tuple[Template, ...]] = {
-            name: tuple(environment.from_string(text) for text in ([value] if isinstance(value, str) else value))
+        # A line with nothing to fill in is kept as its words; the others as templates.
+        self._say: dict[str, tuple[str | Template, ...]] = {
+            name: tuple(environment.from_string(text) if "{" in text else " ".join(text.split())
+                        for text in ([value] if isinstance(value, str) else value))
             for name, value in raw["say"].items()
         }
         repeat = raw["listen"]["repeat"]
@@ -80,7 +82,7 @@ class Prompts:
 
     def lines(self, name: str, **context: Any) -> tuple[str, ...]:
         """The sentences of prompt `name`, each a piece to say, with `context` filled in."""
-        rendered = (" ".join(template.render(context).split()) for template in self._say[name])
+        rendered = (line if isinstance(line, str) else " ".join(line.render(context).split()) for line in self._say[name])
         return tuple(line for line in rendered if line)
 
     def listening(self, menu: str) -> Listening:

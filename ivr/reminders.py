@@ -69,8 +69,9 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 @lru_cache(maxsize=1)
 def _templates() -> jinja2.Environment:
+    # auto_reload off: the words are read once, not checked on disk before every text.
     return jinja2.Environment(loader=jinja2.FileSystemLoader(PROJECT_DIR / "templates" / "sms"),
-                              undefined=jinja2.StrictUndefined, autoescape=False)
+                              undefined=jinja2.StrictUndefined, autoescape=False, auto_reload=False)
 
 
 def render_text(name: str, **values: str) -> str:

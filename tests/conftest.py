@@ -149,11 +149,10 @@ def book(session, starts: datetime, ends: datetime, now: datetime, *, number: st
     """A callback booked by phone at `now` for the window `starts`-`ends` (its reminders planned)."""
     from ivr.callbacks import book_callback
 
-    callback = book_callback(session, region="cleveland", phone_number=number, is_mobile=True, starts=starts,
-                             ends=ends, voicemail_ok=False, texts_ok=texts_ok, now=now,
-                             call_sid="CA" + uuid.uuid4().hex)
-    session.flush()
-    return callback
+    callback_id = book_callback(session, region="cleveland", phone_number=number, is_mobile=True, starts=starts,
+                                ends=ends, voicemail_ok=False, texts_ok=texts_ok, now=now,
+                                call_sid="CA" + uuid.uuid4().hex)
+    return session.get(Callback, callback_id)
 
 
 # --- staff pages --------------------------------------------------------------------------------
@@ -232,11 +231,10 @@ def make_callback(app):
                 chosen = callbacks.open_slots(helpline, callbacks.offered_days(helpline, hours, now)[0], now)[0]
             else:
                 chosen = callbacks.slot(day, helpline.callback_window(window))
-            callback = callbacks.book_callback(
+            return callbacks.book_callback(
                 session, region=region, phone_number=phone_number, is_mobile=is_mobile(phone_number),
                 starts=chosen.starts, ends=chosen.ends, voicemail_ok=voicemail_ok, texts_ok=texts_ok, now=now,
                 call_sid=call_sid or f"CA{uuid.uuid4().hex}")
-            return callback.id
 
     return make
 

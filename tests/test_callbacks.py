@@ -22,9 +22,10 @@ def helpline(app):
 def booked(session, helpline):
     def book(voicemail_ok=True, phone_number=MOBILE):
         chosen = callbacks.slot(date(2026, 11, 30), helpline.callback_window("morning"))
-        return callbacks.book_callback(session, region="durham", phone_number=phone_number, is_mobile=phone_number == MOBILE,
-                                       starts=chosen.starts, ends=chosen.ends, voicemail_ok=voicemail_ok,
-                                       texts_ok=True, now=MONDAY_8AM, call_sid=None)
+        callback_id = callbacks.book_callback(
+            session, region="durham", phone_number=phone_number, is_mobile=phone_number == MOBILE, starts=chosen.starts,
+            ends=chosen.ends, voicemail_ok=voicemail_ok, texts_ok=True, now=MONDAY_8AM, call_sid=None)
+        return session.get(Callback, callback_id)
     return book
 
 

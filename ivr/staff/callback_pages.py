@@ -166,15 +166,15 @@ def new_callback():
             form.texts_ok.errors.append("Text reminders can only go to a mobile number; choose No, or give a mobile number.")
         new_slot = _chosen_slot(form, now)
         if number and new_slot and not form.phone_number.errors and not form.texts_ok.errors:
-            callback = callbacks.book_callback(
+            callback_id = callbacks.book_callback(
                 db, region=form.region.data, phone_number=number, is_mobile=is_mobile(number),
                 starts=new_slot.starts, ends=new_slot.ends, voicemail_ok=form.voicemail_ok.data == "yes",
                 texts_ok=form.texts_ok.data == "yes", now=now, created_by_id=current_user.id)
             if form.note.data and form.note.data.strip():
-                callbacks.add_note(db, callback, form.note.data, now=now, staff_id=current_user.id)
-            audit("create", "callback", callback.id, "by hand")
+                callbacks.add_note(db, db.get(Callback, callback_id), form.note.data, now=now, staff_id=current_user.id)
+            audit("create", "callback", callback_id, "by hand")
             db.commit()
             flash("The callback is booked.", "success")
-            return redirect(url_for("staff.callback_page", callback_id=callback.id), 303)
+            return redirect(url_for("staff.callback_page", callback_id=callback_id), 303)
     status = 400 if form.is_submitted() else 200
     return render_template("staff/new_callback.html", form=form), status

@@ -285,12 +285,10 @@ def book(booking: Booking, texts_ok: bool) -> str:
         return voicemail_menu(booking)
     chosen = callbacks.slot(booking.day, window)
     with one_statement(request_session()) as session:  # book_callback's promise
-        callback = callbacks.book_callback(
+        callback_id = callbacks.book_callback(
             session, region=booking.region, phone_number=number, is_mobile=is_mobile(number),
             starts=chosen.starts, ends=chosen.ends, voicemail_ok=booking.voicemail_ok, texts_ok=texts_ok,
             now=now(), call_sid=sid,
         )
-    log.info("callback %s booked for %s (call %s, number %s)", callback.id, callback.region, sid, mask(number))
-    starts = london(callback.window_start)
-    booked_window = next((w for w in helpline().callback_windows if w.starts == starts.time()), window)
-    return goodbye("booked", day=starts.date(), window=booked_window, ending=last_digits(callback.phone_number))
+    log.info("callback %s booked for %s (call %s, number %s)", callback_id, booking.region, sid, mask(number))
+    return goodbye("booked", day=booking.day, window=window, ending=last_digits(number))

@@ -129,12 +129,12 @@ def message() -> str:
     url = form("RecordingUrl", 500)
     duration = form("RecordingDuration", 8)
     with one_statement(request_session()) as session:
-        voicemail = calls.add_voicemail(
+        voicemail_id = calls.add_voicemail(
             session, recording_sid=recording_sid, recording_url=url if url.startswith("https://") else None,
             duration=int(duration) if duration.isdigit() else 0, region=current_region().id,
             call_sid=call_sid(), from_number=caller(), now=now(),
         )
-    log.info("voicemail %s kept for %s (call %s, from %s)", voicemail.id, voicemail.region, call_sid(), mask(caller()))
+    log.info("voicemail %s kept for %s (call %s, from %s)", voicemail_id, current_region().id, call_sid(), mask(caller()))
     return goodbye("message_saved")
 
 

@@ -9,8 +9,9 @@ them over HTTP, each virtual call with its own CallSid and a fresh Twilio signat
 - latency (p50/p99) of every step at a fixed arrival rate (default 200 requests a second);
 - throughput at saturation of menu steps, of each step that writes (the booking's last step, a
   voicemail), and of a bare Flask endpoint served by the same gunicorn settings: the machine's
-  ceiling. The phases take turns for several rounds and each reports its median round, so a slow
-  spell of a shared machine does not fall on one phase alone;
+  ceiling. The phases take turns for several rounds, each compared with the bare endpoint of its
+  own round, and the median round is reported, so a slow spell of a shared machine does not fall
+  on one phase alone;
 - the peak resident memory of each web worker.
 
 SQLite by default; with TEST_DATABASE_URL set, a fresh PostgreSQL database on that server.
@@ -216,10 +217,8 @@ def begin_calls(port: int, calls: list, concurrency: int, results) -> None:
     results.put({"errors": errors[:3], "error_count": len(errors)})
 
 
-def median_round(rounds: list[dict]) -> dict:
-    """The round with the median throughput (errors counted over all rounds)."""
-    middle = sorted(rounds, key=lambda r: r["rps"])[len(rounds) // 2]
-    return {**middle, "rounds": [r["rps"] for r in rounds]}
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
 
 
 def in_second_process(target, *args):
@@ -312,21 +311,20 @@ def main() -> None:
                 server.terminate()
                 server.wait(10)
 
-    phases = {name: median_round(rounds[name]) for name in ("menus", "booking", "voicemail", "bare")}
     latencies = sorted(at_rate["latencies"])
     quantile = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0] * 99
     database = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
     print(f"web benchmark: gunicorn, 2 sync workers, production settings (JSON logs at INFO), {database}, "
-          f"{os.cpu_count()} cores, {args.seconds:g}s per phase, median of {args.rounds} rounds")
+          f"{os.cpu_count()} cores, {args.seconds:g}s per phase, {args.rounds} rounds")
     print(f"  fixed rate {args.rate:g} req/s: {len(latencies)} answered, {at_rate['error_count']} errors; "
           f"p50 {quantile[49] * 1000:.1f} ms, p99 {quantile[98] * 1000:.1f} ms")
-    bare = phases["bare"]["rps"]
+    # Each phase against the bare endpoint of its own round (the same spell of the machine); the median round.
+    bare = [r["rps"] for r in rounds["bare"]]
     for name, label in (("menus", "menu steps"), ("booking", "booking (writes)"), ("voicemail", "voicemail (writes)"),
                         ("bare", "bare Flask")):
-        phase = phases[name]
-        share = "" if name == "bare" else f" ({phase['rps'] / bare:.0%} of bare)"
-        every = ", ".join(f"{rps:.0f}" for rps in phase["rounds"])
-        print(f"  saturation, {label + ':':20s}{phase['rps']:5.0f} req/s{share:14s} rounds: {every}")
+        rps = [r["rps"] for r in rounds[name]]
+        share = "" if name == "bare" else f" ({median([a / b for a, b in zip(rps, bare)]):.0%} of bare)"
+        print(f"  saturation, {label + ':':20s}{median(rps):5.0f} req/s{share:14s} rounds: {', '.join(f'{r:.0f}' for r in rps)}")
     print(f"  peak RSS per web worker: {', '.join(f'{m:.0f} MB' for m in worker_memory)}")
     if app_errors:
         print(f"  the app logged {len(app_errors)} errors, e.g. {app_errors[0][:200]}")
