@@ -77,9 +77,10 @@ def book_callback(
     """Store a callback, note it in its history and plan its reminders; its id. A repeat for the
     same call stores nothing and gives the first one's id.
 
-    The unique call_sid decides: a repeat (Twilio retrying the step) inserts nothing. The reminders go in only if the number has not said STOP, checked by the insert
-    itself. On PostgreSQL it is all one statement, one round trip, so a caller with nothing else to
-    write may run it in `db.one_statement`.
+    The unique call_sid decides: a repeat (Twilio retrying the step) inserts nothing. The reminders
+    go in only if the number has not said STOP, checked by their insert itself. On PostgreSQL it is
+    all one statement, one round trip, so a caller with nothing else to write may run it in
+    `db.one_statement`.
     """
     texts_ok = texts_ok and is_mobile
     callback = {"call_sid": call_sid, "region": region, "phone_number": phone_number, "is_mobile": is_mobile,
@@ -90,6 +91,8 @@ def book_callback(
     for i, (kind, due, body) in enumerate(texts):
         parameters |= {f"kind_{i}": kind, f"due_at_{i}": due, f"body_{i}": body}
     # Core statements on the session's connection: the ORM adds nothing to plain inserts but cost.
+    # The callback's insert comes first: on SQLite a transaction that reads before it writes cannot
+    # wait for another worker's write lock, and fails at once instead.
     connection = session.connection()
     first, *rest = _booking(connection.dialect.name, len(texts))
     callback_id = connection.scalar(first, parameters)
