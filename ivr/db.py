@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from functools import lru_cache, partial
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, Insert, create_engine, event, text
+from sqlalchemy import Engine, Insert, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import InvalidatePoolError, OperationalError
@@ -212,20 +212,6 @@ def one_statement(session: Session) -> Iterator[Session]:
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     yield session
     session.commit()
-
-
-_SKIP_WAITING_FOR_DISK = text("SET LOCAL synchronous_commit TO OFF")
-
-
-def commit_without_waiting_for_disk(session: Session) -> None:
-    """Let this transaction's commit return before PostgreSQL has flushed it to disk.
-
-    Only for writes whose loss in a server crash is safe: the row keeps its earlier state
-    (e.g. a text stays "sending" and is flagged unknown, never resent). SQLite in WAL mode with
-    synchronous=NORMAL already commits without waiting.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(_SKIP_WAITING_FOR_DISK)
 
 
 def alembic_config(url: str):

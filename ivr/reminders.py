@@ -30,7 +30,7 @@ from functools import lru_cache
 
 import jinja2
 from sqlalchemy import Row, case, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ivr.config import PROJECT_DIR
 from ivr.hours import in_quiet_hours, london, london_time, quiet_hours_began
@@ -271,41 +271,59 @@ def why_not_send(session: Session, reminder: Reminder, now: datetime) -> Reminde
     return None
 
 
-def begin_send(session: Session, reminder: Reminder, worker: str, now: datetime) -> bool:
-    """Mark a claimed reminder as being handed to Twilio; False if it is no longer ours to send.
+def begin_send(session: Session, reminder_id: int, worker: str, now: datetime) -> Row | None:
+    """Mark a claimed reminder as being handed to Twilio, if it is still this worker's and still
+    worth sending (the conditions of `why_not_send`, checked in the same statement); return what
+    the text needs (id, kind, callback_id, to_number, body, useful_until), or None.
 
-    Committed before the request goes out, so a crash from here on leaves "sending": unknown.
+    One statement, committed before the request goes out, so a crash from here on leaves
+    "sending": unknown, never resent. After None, `settle_unsendable` says why.
     """
-    result = session.execute(
-        update(Reminder).where(Reminder.id == reminder.id, Reminder.status == ReminderStatus.CLAIMED,
-                               Reminder.claimed_by == worker)
-        .values(status=ReminderStatus.SENDING, claimed_at=now, attempts=Reminder.attempts + 1, updated_at=now),
-        execution_options={"synchronize_session": "evaluate"},
-    )
-    return result.rowcount == 1
+    opted_out = select(OptOut.phone_number).where(OptOut.phone_number == Reminder.to_number).exists()
+    expected = (select(Callback.id)
+                .where(Callback.id == Reminder.callback_id, Callback.status.in_(TEXTABLE_CALLBACK_STATUSES))
+                .exists())
+    return session.execute(
+        update(Reminder).where(Reminder.id == reminder_id, Reminder.status == ReminderStatus.CLAIMED,
+                               Reminder.claimed_by == worker, Reminder.useful_until >= now + MIN_USEFUL,
+                               ~opted_out, expected)
+        .values(status=ReminderStatus.SENDING, claimed_at=now, attempts=Reminder.attempts + 1, updated_at=now)
+        .returning(Reminder.id, Reminder.kind, Reminder.callback_id, Reminder.to_number, Reminder.body,
+                   Reminder.useful_until),
+        execution_options={"synchronize_session": False},
+    ).one_or_none()
 
 
-def settle_unsent(session: Session, reminder: Reminder, status: ReminderStatus, now: datetime) -> None:
-    """A claimed reminder that will not go (opted out, callback closed, too late)."""
-    reminder.status = status
+def settle_unsendable(session: Session, reminder_id: int, worker: str, now: datetime) -> Reminder | None:
+    """After `begin_send` declined a reminder: cancel it or mark it missed, as `why_not_send` says.
+
+    Returns the reminder, or None when it is no longer this worker's (another clock took it). If
+    nothing stops it any more (a STOP withdrawn in between), it goes back to the queue, unsent.
+    """
+    reminder = session.get(Reminder, reminder_id, options=[joinedload(Reminder.callback)], populate_existing=True)
+    if reminder is None or reminder.status != ReminderStatus.CLAIMED or reminder.claimed_by != worker:
+        return None
+    reminder.status = why_not_send(session, reminder, now) or ReminderStatus.PENDING
     reminder.claimed_by = None
     reminder.updated_at = now
+    return reminder
 
 
-def validity(reminder: Reminder, now: datetime) -> int:
-    """Seconds Twilio may hold the text before giving up: never past the window's start."""
-    return int(min(reminder.useful_until - now, MAX_VALIDITY).total_seconds())
+def validity(useful_until: datetime, now: datetime) -> int:
+    """Seconds Twilio may hold a text before giving up: never past the window's start."""
+    return int(min(useful_until - now, MAX_VALIDITY).total_seconds())
 
 
-def record_sent(session: Session, reminder: Reminder, message_sid: str | None, simulated: bool,
+def record_sent(session: Session, reminder_id: int, message_sid: str | None, simulated: bool,
                 now: datetime) -> None:
-    reminder.status = ReminderStatus.SENT
-    reminder.message_sid = message_sid
-    reminder.simulated = simulated
-    reminder.sent_at = now
-    reminder.error_code = None
-    reminder.delivery_status = None  # a retried text's reports start afresh
-    reminder.updated_at = now
+    """Twilio took the text (one statement)."""
+    session.execute(
+        update(Reminder).where(Reminder.id == reminder_id)
+        .values(status=ReminderStatus.SENT, message_sid=message_sid, simulated=simulated, sent_at=now,
+                error_code=None, delivery_status=None,  # a retried text's reports start afresh
+                updated_at=now),
+        execution_options={"synchronize_session": False},
+    )
 
 
 # --- failures -----------------------------------------------------------------------------------

@@ -11,13 +11,15 @@ import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable
+from datetime import datetime
 
 from flask import Flask
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Row
+from sqlalchemy.orm import Session
 
 from ivr import reminders
 from ivr.clock import now as clock_now
-from ivr.db import commit_without_waiting_for_disk, session_scope
+from ivr.db import one_statement, session_scope
 from ivr.gateway import SendFailed
 from ivr.hours import in_quiet_hours
 from ivr.models import Reminder, ReminderStatus
@@ -126,40 +128,43 @@ class Dispatcher:
             raise failures[0]
 
     def _send_one(self, session: Session, reminder_id: int) -> str:
-        reminder = session.get(Reminder, reminder_id, options=[joinedload(Reminder.callback)], populate_existing=True)
-        now = clock_now()
-        instead = reminders.why_not_send(session, reminder, now)
-        if instead is not None:
-            reminders.settle_unsent(session, reminder, instead, now)
-            session.commit()
-            return self._log(reminder, instead)
+        """Send one claimed reminder in two writes: one statement checks it is still wanted and marks
+        it "sending", committed before Twilio is asked; once Twilio has answered, one records that
+        it went. On PostgreSQL each commits as it runs (no BEGIN or COMMIT round trips)."""
         self.pacer.wait()
         now = clock_now()
-        started = reminders.begin_send(session, reminder, self.worker, now)
-        session.commit()  # from here a crash leaves "sending": flagged, never resent
-        if not started:
-            return "taken_elsewhere"
+        with one_statement(session):
+            text = reminders.begin_send(session, reminder_id, self.worker, now)
+        if text is None:
+            return self._not_sent(session, reminder_id, now)
         try:
-            sid = self.gateway.send_text(reminder.to_number, reminder.body, self.status_callback_url,
-                                         reminders.validity(reminder, now))
+            sid = self.gateway.send_text(text.to_number, text.body, self.status_callback_url,
+                                         reminders.validity(text.useful_until, now))
         except SendFailed as failed:
-            sid, failure = None, failed
-        else:
-            failure = None
-        # Safe to lose in a database crash: the row would stay "sending" and be flagged, not resent.
-        commit_without_waiting_for_disk(session)
-        if failure is None:
-            reminders.record_sent(session, reminder, sid, self.gateway.simulated, clock_now())
-        else:
-            reminders.record_failure(session, reminder, failure.failure, failure.code, clock_now())
+            reminder = session.get(Reminder, reminder_id, populate_existing=True)
+            reminders.record_failure(session, reminder, failed.failure, failed.code, clock_now())
+            session.commit()
+            return self._log(reminder, ReminderStatus(reminder.status))
+        with one_statement(session):
+            reminders.record_sent(session, reminder_id, sid, self.gateway.simulated, clock_now())
+        return self._log(text, ReminderStatus.SENT)
+
+    def _not_sent(self, session: Session, reminder_id: int, now: datetime) -> str:
+        """A claimed reminder `begin_send` declined: settle it (cancelled, missed) and say why."""
+        reminder = reminders.settle_unsendable(session, reminder_id, self.worker, now)
         session.commit()
+        if reminder is None:
+            return "taken_elsewhere"
         return self._log(reminder, ReminderStatus(reminder.status))
 
-    def _log(self, reminder: Reminder, status: ReminderStatus) -> str:
+    def _log(self, reminder: Reminder | Row, status: ReminderStatus) -> str:
+        """Log what became of a reminder (the number masked, never the words); return the outcome."""
+        simulated = self.gateway.simulated
+        error_code = getattr(reminder, "error_code", None)
         outcome = {ReminderStatus.PENDING: "retrying",
-                   ReminderStatus.SENT: "simulated" if reminder.simulated else "sent"}.get(status, status.value)
+                   ReminderStatus.SENT: "simulated" if simulated else "sent"}.get(status, status.value)
         level = logging.WARNING if status in (ReminderStatus.UNKNOWN, ReminderStatus.FAILED) else logging.INFO
         log.log(level, "%s reminder %s for callback %s to %s: %s%s", reminder.kind, reminder.id,
                 reminder.callback_id, mask(reminder.to_number), outcome,
-                f" (error {reminder.error_code})" if reminder.error_code else "")
+                f" (error {error_code})" if error_code else "")
         return outcome

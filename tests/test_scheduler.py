@@ -144,6 +144,69 @@ def test_a_number_that_said_stop_gets_nothing_even_if_its_texts_were_already_que
     assert reminders_of(app, callback_id)[0].status == ReminderStatus.CANCELLED
 
 
+def while_waiting_to_send(monkeypatch, happening):
+    """Make `happening` take place once, after the clock has claimed texts, while it waits its turn
+    to send the first (the pace of 10 a second can keep a claimed text waiting for seconds)."""
+    wait = Pacer.wait
+    happened = []
+
+    def happening_first(pacer):
+        if not happened:
+            happened.append(happening())
+        wait(pacer)
+
+    monkeypatch.setattr(Pacer, "wait", happening_first)
+
+
+def test_a_stop_that_arrives_after_the_clock_claimed_the_text_still_stops_it(app, double, clock, monkeypatch):
+    from ivr.db import session_scope
+
+    def stop():
+        with session_scope(app) as session:
+            session.add(OptOut(phone_number=MOBILE, opted_out_at=DAY_BEFORE))
+
+    callback_id = booked(app)
+    while_waiting_to_send(monkeypatch, stop)
+    clock.moment = DAY_BEFORE
+    assert run_once(app) == {"cancelled": 1}
+    assert double.messages == []
+    assert reminders_of(app, callback_id)[0].status == ReminderStatus.CANCELLED
+
+
+def test_a_text_claimed_in_time_but_stalled_until_the_window_opened_is_missed_not_sent(app, double, clock, monkeypatch):
+    callback_id = booked(app)
+    clock.moment = DAY_BEFORE
+
+    def stalled():  # the clock stalls between its claim and the send, until the callback window opens
+        clock.moment = WINDOW[0]
+
+    while_waiting_to_send(monkeypatch, stalled)
+    assert run_once(app) == {"missed": 2}  # the day-before text, then the hour-before one, now due too
+    assert double.messages == []
+    assert [r.status for r in reminders_of(app, callback_id)] == [ReminderStatus.MISSED] * 2
+
+
+def test_a_stop_withdrawn_while_the_clock_weighed_the_text_lets_it_go_once(app, double, clock, monkeypatch):
+    from ivr import reminders
+    from ivr.db import session_scope
+
+    callback_id = booked(app)
+    with session_scope(app) as session:
+        session.add(OptOut(phone_number=MOBILE, opted_out_at=BOOKED))
+    settle_unsendable = reminders.settle_unsendable
+
+    def start_said_meanwhile(session, *args):  # START arrives just after the clock saw the STOP
+        with session_scope(app) as other:
+            other.query(OptOut).delete()
+        return settle_unsendable(session, *args)
+
+    monkeypatch.setattr(reminders, "settle_unsendable", start_said_meanwhile)
+    clock.moment = DAY_BEFORE
+    assert run_once(app) == {"retrying": 1, "sent": 1}  # handed back unsent, then claimed again and sent
+    assert len(double.messages) == 1
+    assert reminders_of(app, callback_id)[0].status == ReminderStatus.SENT
+
+
 @pytest.mark.parametrize("status", [CallbackStatus.CANCELLED, CallbackStatus.REARRANGE, CallbackStatus.COMPLETED])
 def test_no_reminder_for_a_callback_no_longer_expected(app, double, clock, status):
     from ivr.db import session_scope
