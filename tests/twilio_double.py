@@ -155,6 +155,9 @@ class TwilioDouble:
 
 class _Handler(BaseHTTPRequestHandler):
     double: TwilioDouble
+    # Keep-alive, as Twilio's API: a client reuses its connection rather than opening one a request.
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go as separate writes: no 40 ms delayed-ACK stall
 
     def log_message(self, *args):
         pass
@@ -197,7 +200,8 @@ class _Handler(BaseHTTPRequestHandler):
         script = d._next_script("messages" if m["msg"] else "recordings")
         if script and script[0] == "hang":
             d._stopping.wait(d.hang_seconds)
-            return                        # close without answering
+            self.close_connection = True  # close without answering
+            return
         if script and not (200 <= script[0] < 300 and script[2] is None):
             status, code, body = script
             return self._send(status, body if body is not None else twilio_error(status, code))
