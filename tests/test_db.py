@@ -143,3 +143,49 @@ def test_after_a_database_restart_the_next_caller_is_answered_as_usual(app, data
     with admin.connect() as connection:
         assert connection.execute(select(func.count()).select_from(Call.__table__)).scalar() == 5
     admin.dispose()
+
+
+HOLD_THE_TURN = """
+import fcntl, sys
+lock_file = open(sys.argv[1], "ab")
+fcntl.flock(lock_file, fcntl.LOCK_EX)
+print("holding", flush=True)
+sys.stdin.readline()
+"""
+
+
+@pytest.mark.skipif(on_postgres(), reason="SQLite only")
+def test_on_sqlite_a_write_waits_while_another_process_writes_and_goes_the_moment_it_ends(app, database_url):
+    import subprocess
+    import sys
+    import threading
+
+    from sqlalchemy.engine import make_url
+
+    from ivr.db import one_statement, session_scope, writer_turns
+    from ivr.models import OptOut
+
+    lock_path = writer_turns(make_url(database_url).database).path
+    other = subprocess.Popen([sys.executable, "-c", HOLD_THE_TURN, lock_path], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout.readline().strip() == "holding"
+        stored = threading.Event()
+
+        def say_stop():
+            with session_scope(app) as session, one_statement(session):
+                session.add(OptOut(phone_number="+447911123456", opted_out_at=datetime(2026, 11, 24, tzinfo=timezone.utc)))
+            stored.set()
+
+        writer = threading.Thread(target=say_stop)
+        writer.start()
+        assert not stored.wait(0.5), "wrote while another process had its turn"
+        other.stdin.write("done\n")
+        other.stdin.flush()
+        assert stored.wait(5), "still waiting after the other process gave its turn up"
+        writer.join()
+    finally:
+        other.kill()
+        other.wait()
+    with session_scope(app) as session:
+        assert session.scalar(select(func.count()).select_from(OptOut)) == 1
