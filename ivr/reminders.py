@@ -121,8 +121,14 @@ def planned_times(window_start: datetime, now: datetime) -> list[tuple[Kind, dat
 
 def planned_texts(window_start: datetime, window_end: datetime, now: datetime) -> list[tuple[Kind, datetime, str]]:
     """Each reminder to plan for a window booked at `now`: its kind, when it goes, and its words."""
-    when = when_text(window_start, window_end)
-    return [(kind, due, render_text(kind, when=when)) for kind, due in planned_times(window_start, now)]
+    return [(kind, due, _reminder_words(kind, window_start, window_end))
+            for kind, due in planned_times(window_start, now)]
+
+
+@lru_cache(maxsize=256)
+def _reminder_words(kind: Kind, window_start: datetime, window_end: datetime) -> str:
+    """A reminder's words, rendered once per window: callers book the same few windows all day."""
+    return render_text(kind, when=when_text(window_start, window_end))
 
 
 def is_opted_out(session: Session, number: str) -> bool:
