@@ -269,7 +269,10 @@ def release_claims(session: Session, ids: Sequence[int], worker: str, now: datet
 
 
 def why_not_send(session: Session, reminder: Reminder, now: datetime) -> ReminderStatus | None:
-    """The status a claimed reminder must take instead of being sent, or None to send it."""
+    """The status a claimed reminder must take instead of being sent, or None to send it.
+
+    `begin_send` checks the same rules in SQL as it marks a text "sending": change both together.
+    """
     if is_opted_out(session, reminder.to_number) or reminder.callback.status not in TEXTABLE_CALLBACK_STATUSES:
         return ReminderStatus.CANCELLED
     if reminder.useful_until - now < MIN_USEFUL:
