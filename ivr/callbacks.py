@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import Executable, Integer, bindparam, exists, insert, literal, select, union_all
+from sqlalchemy import Connection, Executable, Integer, bindparam, exists, insert, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from ivr import reminders
-from ivr.db import INSERTS_WITH_ON_CONFLICT
+from ivr.db import INSERTS_WITH_ON_CONFLICT, connection_of
 from ivr.helpline import CallbackWindow, Helpline
 from ivr.hours import OfficeHours, london, london_time
 from ivr.models import (
@@ -61,7 +61,7 @@ def offered_days(helpline: Helpline, hours: OfficeHours, now: datetime, count: i
 
 
 def book_callback(
-    session: Session,
+    runner: Session | Connection,
     *,
     region: str,
     phone_number: str,
@@ -79,8 +79,8 @@ def book_callback(
 
     The unique call_sid decides: a repeat (Twilio retrying the step) inserts nothing. The reminders
     go in only if the number has not said STOP, checked by their insert itself. On PostgreSQL it is
-    all one statement, one round trip, so a caller with nothing else to write may run it in
-    `db.one_statement`.
+    all one statement, one round trip, so a caller with nothing else to write may run it as a
+    `db.standalone_write`.
     """
     texts_ok = texts_ok and is_mobile
     callback = {"call_sid": call_sid, "region": region, "phone_number": phone_number, "is_mobile": is_mobile,
@@ -90,10 +90,10 @@ def book_callback(
     parameters = {**callback, "detail": "by phone" if call_sid else "by staff"}
     for i, (kind, due, body) in enumerate(texts):
         parameters |= {f"kind_{i}": kind, f"due_at_{i}": due, f"body_{i}": body}
-    # Core statements on the session's connection: the ORM adds nothing to plain inserts but cost.
-    # The callback's insert comes first: on SQLite a transaction that reads before it writes cannot
-    # wait for another worker's write lock, and fails at once instead.
-    connection = session.connection()
+    # Core statements: the ORM adds nothing to plain inserts but cost. The callback's insert comes
+    # first: on SQLite a transaction that reads before it writes cannot wait for another worker's
+    # write lock, and fails at once instead.
+    connection = connection_of(runner)
     first, *rest = _booking(connection.dialect.name, len(texts))
     callback_id = connection.scalar(first, parameters)
     if callback_id is None:

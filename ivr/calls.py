@@ -1,7 +1,8 @@
 """Calls as Twilio reports them, and the voicemails callers leave.
 
-Every function takes the session and `now` and never commits. Twilio retries a webhook that was
-slow to answer, so each change here is idempotent: a repeat finds the row the first one wrote.
+Every function takes the session (or, for a write that stands alone, a connection) and `now`, and
+never commits. Twilio retries a webhook that was slow to answer, so each change here is
+idempotent: a repeat finds the row the first one wrote.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -52,10 +53,10 @@ def _find_or_add(session: Session, find: Callable[[], Call | None], new: Callabl
     return row
 
 
-def note_call(session: Session, call_sid: str, from_number: str | None, now: datetime) -> None:
+def note_call(runner: Session | Connection, call_sid: str, from_number: str | None, now: datetime) -> None:
     """Add the call the first time Twilio mentions it: one statement, a repeat does nothing."""
-    session.execute(insert_unless_duplicate(session, Call, "call_sid", returning_id=False),
-                    {"call_sid": call_sid, "from_number": from_number, "started_at": now})
+    runner.execute(insert_unless_duplicate(runner, Call, "call_sid", returning_id=False),
+                   {"call_sid": call_sid, "from_number": from_number, "started_at": now})
 
 
 def find_or_add_call(session: Session, call_sid: str, from_number: str | None, now: datetime) -> Call:
@@ -67,9 +68,9 @@ def find_or_add_call(session: Session, call_sid: str, from_number: str | None, n
     )
 
 
-def note_region(session: Session, call_sid: str, region: str) -> None:
-    """Remember which team the caller asked for."""
-    session.execute(update(Call).where(Call.call_sid == call_sid).values(region=region))
+def note_region(runner: Session | Connection, call_sid: str, region: str) -> None:
+    """Remember which team the caller asked for (one statement)."""
+    runner.execute(update(Call).where(Call.call_sid == call_sid).values(region=region))
 
 
 def keep_keyed_number(session: Session, call_sid: str, from_number: str | None, number: str, now: datetime) -> None:
@@ -96,7 +97,7 @@ def record_call_end(
 
 
 def add_voicemail(
-    session: Session,
+    runner: Session | Connection,
     *,
     recording_sid: str,
     recording_url: str | None,
@@ -107,11 +108,11 @@ def add_voicemail(
     now: datetime,
 ) -> int:
     """Store a recorded message as new; its id. The same recording posted again stores nothing and
-    gives the first one's id."""
+    gives the first one's id. One statement that writes."""
     voicemail = {"recording_sid": recording_sid, "recording_url": recording_url, "duration_seconds": duration,
                  "region": region, "call_sid": call_sid, "from_number": from_number, "status": VoicemailStatus.NEW,
                  "created_at": now}
-    added = session.scalar(insert_unless_duplicate(session, Voicemail, "recording_sid"), voicemail)
+    added = runner.scalar(insert_unless_duplicate(runner, Voicemail, "recording_sid"), voicemail)
     if added is None:
-        return session.scalars(select(Voicemail.id).where(Voicemail.recording_sid == recording_sid)).one()
+        return runner.scalars(select(Voicemail.id).where(Voicemail.recording_sid == recording_sid)).one()
     return added

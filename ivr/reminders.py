@@ -29,7 +29,7 @@ from enum import StrEnum
 from functools import lru_cache
 
 import jinja2
-from sqlalchemy import Row, case, insert, select, update
+from sqlalchemy import Connection, Row, case, insert, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from ivr.config import PROJECT_DIR
@@ -280,7 +280,7 @@ def why_not_send(session: Session, reminder: Reminder, now: datetime) -> Reminde
     return None
 
 
-def begin_send(session: Session, reminder_id: int, worker: str, now: datetime) -> Row | None:
+def begin_send(connection: Connection, reminder_id: int, worker: str, now: datetime) -> Row | None:
     """Mark a claimed reminder as being handed to Twilio, if it is still this worker's and still
     worth sending (the conditions of `why_not_send`, checked in the same statement); return what
     the text needs (id, kind, callback_id, to_number, body, useful_until), or None.
@@ -292,7 +292,7 @@ def begin_send(session: Session, reminder_id: int, worker: str, now: datetime) -
     expected = (select(Callback.id)
                 .where(Callback.id == Reminder.callback_id, Callback.status.in_(TEXTABLE_CALLBACK_STATUSES))
                 .exists())
-    return session.execute(
+    return connection.execute(
         update(Reminder).where(Reminder.id == reminder_id, Reminder.status == ReminderStatus.CLAIMED,
                                Reminder.claimed_by == worker, Reminder.useful_until >= now + MIN_USEFUL,
                                ~opted_out, expected)
@@ -323,10 +323,10 @@ def validity(useful_until: datetime, now: datetime) -> int:
     return int(min(useful_until - now, MAX_VALIDITY).total_seconds())
 
 
-def record_sent(session: Session, reminder_id: int, message_sid: str | None, simulated: bool,
+def record_sent(connection: Connection, reminder_id: int, message_sid: str | None, simulated: bool,
                 now: datetime) -> None:
     """Twilio took the text (one statement)."""
-    session.execute(
+    connection.execute(
         update(Reminder).where(Reminder.id == reminder_id)
         .values(status=ReminderStatus.SENT, message_sid=message_sid, simulated=simulated, sent_at=now,
                 error_code=None, delivery_status=None,  # a retried text's reports start afresh

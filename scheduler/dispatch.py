@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ivr import reminders
 from ivr.clock import now as clock_now
-from ivr.db import one_statement, session_scope
+from ivr.db import session_scope, standalone_write
 from ivr.gateway import SendFailed
 from ivr.hours import in_quiet_hours
 from ivr.models import Reminder, ReminderStatus
@@ -133,8 +133,8 @@ class Dispatcher:
         it went. On PostgreSQL each commits as it runs (no BEGIN or COMMIT round trips)."""
         self.pacer.wait()
         now = clock_now()
-        with one_statement(session):
-            text = reminders.begin_send(session, reminder_id, self.worker, now)
+        with standalone_write(self.app) as connection:
+            text = reminders.begin_send(connection, reminder_id, self.worker, now)
         if text is None:
             return self._not_sent(session, reminder_id, now)
         try:
@@ -145,8 +145,8 @@ class Dispatcher:
             reminders.record_failure(session, reminder, failed.failure, failed.code, clock_now())
             session.commit()
             return self._log(reminder, ReminderStatus(reminder.status))
-        with one_statement(session):
-            reminders.record_sent(session, reminder_id, sid, self.gateway.simulated, clock_now())
+        with standalone_write(self.app) as connection:
+            reminders.record_sent(connection, reminder_id, sid, self.gateway.simulated, clock_now())
         return self._log(text, ReminderStatus.SENT)
 
     def _not_sent(self, session: Session, reminder_id: int, now: datetime) -> str:

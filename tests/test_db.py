@@ -3,7 +3,7 @@
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import func, insert, inspect, select, text
 
 from ivr.db import make_engine
 from ivr.models import Base, Closure
@@ -162,7 +162,7 @@ def test_on_sqlite_a_write_waits_while_another_process_writes_and_goes_the_momen
 
     from sqlalchemy.engine import make_url
 
-    from ivr.db import one_statement, session_scope, writer_turns
+    from ivr.db import session_scope, standalone_write, writer_turns
     from ivr.models import OptOut
 
     lock_path = writer_turns(make_url(database_url).database).path
@@ -173,8 +173,9 @@ def test_on_sqlite_a_write_waits_while_another_process_writes_and_goes_the_momen
         stored = threading.Event()
 
         def say_stop():
-            with session_scope(app) as session, one_statement(session):
-                session.add(OptOut(phone_number="+447911123456", opted_out_at=datetime(2026, 11, 24, tzinfo=timezone.utc)))
+            with standalone_write(app) as connection:
+                connection.execute(insert(OptOut), {"phone_number": "+447911123456",
+                                                    "opted_out_at": datetime(2026, 11, 24, tzinfo=timezone.utc)})
             stored.set()
 
         writer = threading.Thread(target=say_stop)

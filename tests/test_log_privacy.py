@@ -225,6 +225,7 @@ def faulty(app_config, tmp_path):
     apps = {"down": create_app(app_config | {"DATABASE_URL": UNREACHABLE[on_postgres()].format(tmp=tmp_path)}),
             "read_only": create_app(app_config)}
     refuse_writes(apps["read_only"].extensions["db.engine"])
+    refuse_writes(apps["read_only"].extensions["db.writer"])
     yield apps
     for app in apps.values():
         app.extensions["db.engine"].dispose()

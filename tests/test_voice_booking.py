@@ -111,19 +111,21 @@ def test_a_retried_last_step_books_one_callback(phone, session):
 
 @pytest.mark.skipif(not on_postgres(), reason="the single statement is PostgreSQL's (SQLite runs a transaction)")
 def test_on_postgresql_a_booking_is_one_statement_so_it_may_commit_as_it_runs(phone, app, session):
-    """The booking step commits as its statement runs (db.one_statement): a second statement that
+    """The booking step commits as its statement runs (db.standalone_write): a second statement that
     writes would be stored even if a later one failed, so the booking must stay one statement."""
     from sqlalchemy import event
 
     call = phone.ring(MOBILE, at=SATURDAY).press("4").press("1").press("1").press("1").press("1")
     statements: list[str] = []
-    engine = app.extensions["db.engine"]
+    engines = (app.extensions["db.engine"], app.extensions["db.writer"])
     note = lambda _conn, _cursor, statement, *_: statements.append(statement)  # noqa: E731
-    event.listen(engine, "before_cursor_execute", note)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", note)
     try:
         call.press("1")
     finally:
-        event.remove(engine, "before_cursor_execute", note)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", note)
     assert "We'll call you on Monday 30 November" in call.heard
     writes = [s for s in statements if any(verb in s for verb in ("INSERT", "UPDATE", "DELETE"))]
     assert len(writes) == 1, writes

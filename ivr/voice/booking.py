@@ -7,10 +7,10 @@ from dataclasses import dataclass, replace
 from datetime import date
 from functools import partial
 
-from flask import request
+from flask import current_app, request
 
 from ivr import callbacks, calls
-from ivr.db import one_statement, request_session
+from ivr.db import request_session, standalone_write
 from ivr.helpline import CallbackWindow, normalise_words
 from ivr.hours import london
 from ivr.phone import is_mobile, last_digits, mask, national_digits, parse_uk
@@ -284,9 +284,9 @@ def book(booking: Booking, texts_ok: bool) -> str:
     if booking.voicemail_ok is None:
         return voicemail_menu(booking)
     chosen = callbacks.slot(booking.day, window)
-    with one_statement(request_session()) as session:  # book_callback's promise
+    with standalone_write(current_app) as connection:  # book_callback's promise
         callback_id = callbacks.book_callback(
-            session, region=booking.region, phone_number=number, is_mobile=is_mobile(number),
+            connection, region=booking.region, phone_number=number, is_mobile=is_mobile(number),
             starts=chosen.starts, ends=chosen.ends, voicemail_ok=booking.voicemail_ok, texts_ok=texts_ok,
             now=now(), call_sid=sid,
         )

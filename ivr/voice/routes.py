@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from functools import partial
 
+from flask import current_app
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr import calls
-from ivr.db import one_statement, request_session
+from ivr.db import request_session, standalone_write
 from ivr.phone import mask
 from ivr.voice import booking
 from ivr.voice.kit import (
@@ -44,8 +45,8 @@ def incoming() -> str:
     """A call arrives: note it, welcome the caller once with the safety line, then the main menu."""
     sid = call_sid()
     if sid:
-        with one_statement(request_session()) as session:
-            calls.note_call(session, sid, caller(), now())
+        with standalone_write(current_app) as connection:
+            calls.note_call(connection, sid, caller(), now())
         log.info("call %s from %s", sid, mask(caller()))
     return main_menu(before=("welcome",))
 
@@ -90,8 +91,8 @@ def region() -> str:
     if chosen is None:
         return retry(heard, region_menu)
     if sid := call_sid():
-        with one_statement(request_session()) as session:
-            calls.note_region(session, sid, chosen.id)
+        with standalone_write(current_app) as connection:
+            calls.note_region(connection, sid, chosen.id)
     if office_hours().is_open(now()):
         return put_through(chosen)
     return closed_menu(chosen)
@@ -128,9 +129,9 @@ def message() -> str:
         return goodbye("no_message")
     url = form("RecordingUrl", 500)
     duration = form("RecordingDuration", 8)
-    with one_statement(request_session()) as session:
+    with standalone_write(current_app) as connection:
         voicemail_id = calls.add_voicemail(
-            session, recording_sid=recording_sid, recording_url=url if url.startswith("https://") else None,
+            connection, recording_sid=recording_sid, recording_url=url if url.startswith("https://") else None,
             duration=int(duration) if duration.isdigit() else 0, region=current_region().id,
             call_sid=call_sid(), from_number=caller(), now=now(),
         )
