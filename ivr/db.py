@@ -230,8 +230,8 @@ def standalone_write(app: Flask) -> Iterator[Connection]:
     On PostgreSQL the connection is in autocommit, so its statement commits as it runs, as durably
     as with COMMIT, without the BEGIN and COMMIT round trips. Its engine keeps its connections that
     way, rather than switching one over on each checkout and back on return (about 0.07 ms of CPU
-    and as much waiting a write). So the block is for one statement that writes: with two, a failure in the second would
-    leave the first stored. Reads may come before or after.
+    and as much waiting a write). So the block is for one statement that writes: with two, a
+    failure in the second would leave the first stored. Reads may come before or after.
 
     On SQLite the block is one transaction, committed when it ends, in its turn (`WriterTurns`).
     """
