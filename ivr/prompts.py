@@ -44,6 +44,14 @@ def spoken_digits(number: str) -> str:
     return " ".join(character for character in number if character.isdigit())
 
 
+_BETWEEN_LINES = "\x1e"  # ASCII's record separator: never in a prompt's words
+
+
+def _tidy(texts) -> tuple[str, ...]:
+    """Each text's words single-spaced; texts left empty (a condition not met) are dropped."""
+    return tuple(line for text in texts if (line := " ".join(text.split())))
+
+
 @dataclass(frozen=True)
 class Listening:
     """What a menu listens for: hints for Twilio's recogniser, and the phrases that mean each key."""
@@ -65,12 +73,13 @@ class Prompts:
             window=lambda window_id: labels["windows"].get(window_id, window_id),
             region=lambda region: labels["regions"].get(region.id, region.spoken_name),
         )
-        # A line with nothing to fill in is kept as its words; the others as templates.
-        self._say: dict[str, tuple[str | Template, ...]] = {
-            name: tuple(environment.from_string(text) if "{" in text else " ".join(text.split())
-                        for text in ([value] if isinstance(value, str) else value))
-            for name, value in raw["say"].items()
-        }
+        # A prompt with nothing to fill in is kept as its words; the others as one template for all
+        # their lines, rendered in one pass.
+        self._say: dict[str, tuple[str, ...] | Template] = {}
+        for name, value in raw["say"].items():
+            texts = [value] if isinstance(value, str) else value
+            self._say[name] = (environment.from_string(_BETWEEN_LINES.join(texts)) if any("{" in t for t in texts)
+                               else _tidy(texts))
         repeat = raw["listen"]["repeat"]
         self._listen = {
             name: Listening(
@@ -82,8 +91,8 @@ class Prompts:
 
     def lines(self, name: str, **context: Any) -> tuple[str, ...]:
         """The sentences of prompt `name`, each a piece to say, with `context` filled in."""
-        rendered = (line if isinstance(line, str) else " ".join(line.render(context).split()) for line in self._say[name])
-        return tuple(line for line in rendered if line)
+        say = self._say[name]
+        return say if isinstance(say, tuple) else _tidy(say.render(context).split(_BETWEEN_LINES))
 
     def listening(self, menu: str) -> Listening:
         return self._listen[menu]
