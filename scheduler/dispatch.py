@@ -104,8 +104,8 @@ class Dispatcher:
 
         def sender() -> None:
             try:
-                # One session per sender, committed at each step: every text's state is on disk
-                # before the next step, without a fresh connection (and its ping) per step.
+                # One session per sender for the rarer steps (a refusal, a failure), committed at
+                # each; the two writes of every text take a pooled standalone connection each.
                 with self.app.app_context(), session_scope(self.app) as session:
                     while (reminder_id := next_id()) is not None:
                         outcome = self._send_one(session, reminder_id)
