@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Executable, Integer, bindparam, exists, inser
 from sqlalchemy.orm import Session
 
 from ivr import reminders
-from ivr.db import INSERTS_WITH_ON_CONFLICT, connection_of
+from ivr.db import INSERTS_WITH_ON_CONFLICT, connection_of, dialect_name, run_on_driver
 from ivr.helpline import CallbackWindow, Helpline
 from ivr.hours import OfficeHours, london, london_time
 from ivr.models import (
@@ -93,13 +93,12 @@ def book_callback(
     # Core statements: the ORM adds nothing to plain inserts but cost. The callback's insert comes
     # first: on SQLite a transaction that reads before it writes cannot wait for another worker's
     # write lock, and fails at once instead.
-    connection = connection_of(runner)
-    first, *rest = _booking(connection.dialect.name, len(texts))
-    callback_id = connection.scalar(first, parameters)
+    first, *rest = _booking(dialect_name(runner), len(texts))
+    callback_id = run_on_driver(runner, first, parameters)
     if callback_id is None:
-        return connection.scalar(select(Callback.id).where(Callback.call_sid == call_sid))
+        return connection_of(runner).scalar(select(Callback.id).where(Callback.call_sid == call_sid))
     for statement in rest:
-        connection.execute(statement, {**parameters, "callback_id": callback_id})
+        run_on_driver(runner, statement, {**parameters, "callback_id": callback_id})
     return callback_id
 
 

@@ -11,11 +11,11 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ivr.db import insert_unless_duplicate
+from ivr.db import insert_unless_duplicate, run_on_driver
 from ivr.models import Call, Voicemail, VoicemailStatus
 from ivr.phone import parse_uk
 
@@ -55,8 +55,12 @@ def _find_or_add(session: Session, find: Callable[[], Call | None], new: Callabl
 
 def note_call(runner: Session | Connection, call_sid: str, from_number: str | None, now: datetime) -> None:
     """Add the call the first time Twilio mentions it: one statement, a repeat does nothing."""
-    runner.execute(insert_unless_duplicate(runner, Call, "call_sid", returning_id=False),
-                   {"call_sid": call_sid, "from_number": from_number, "started_at": now})
+    statement = insert_unless_duplicate(runner, Call, "call_sid", _NOTED, returning_id=False)
+    run_on_driver(runner, statement, {"call_sid": call_sid, "from_number": from_number, "started_at": now,
+                                      "status": "in-progress"})
+
+
+_NOTED = ("call_sid", "from_number", "started_at", "status")
 
 
 def find_or_add_call(session: Session, call_sid: str, from_number: str | None, now: datetime) -> Call:
@@ -70,7 +74,11 @@ def find_or_add_call(session: Session, call_sid: str, from_number: str | None, n
 
 def note_region(runner: Session | Connection, call_sid: str, region: str) -> None:
     """Remember which team the caller asked for (one statement)."""
-    runner.execute(update(Call).where(Call.call_sid == call_sid).values(region=region))
+    run_on_driver(runner, _NOTE_REGION, {"call_sid": call_sid, "region": region})
+
+
+_NOTE_REGION = (update(Call).where(Call.call_sid == bindparam("call_sid", type_=Call.call_sid.type))
+                .values(region=bindparam("region", type_=Call.region.type)))
 
 
 def keep_keyed_number(session: Session, call_sid: str, from_number: str | None, number: str, now: datetime) -> None:
@@ -112,7 +120,8 @@ def add_voicemail(
     voicemail = {"recording_sid": recording_sid, "recording_url": recording_url, "duration_seconds": duration,
                  "region": region, "call_sid": call_sid, "from_number": from_number, "status": VoicemailStatus.NEW,
                  "created_at": now}
-    added = runner.scalar(insert_unless_duplicate(runner, Voicemail, "recording_sid"), voicemail)
+    added = run_on_driver(runner, insert_unless_duplicate(runner, Voicemail, "recording_sid", tuple(voicemail)),
+                          voicemail)
     if added is None:
         return runner.scalars(select(Voicemail.id).where(Voicemail.recording_sid == recording_sid)).one()
     return added

@@ -10,15 +10,18 @@ import fcntl
 import select
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from functools import lru_cache, partial
+from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Connection, Engine, Insert, create_engine, event
+from sqlalchemy import Connection, Engine, Executable, Insert, bindparam, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import InvalidatePoolError, OperationalError
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.config import PROJECT_DIR
@@ -193,16 +196,16 @@ def session_scope(app: Flask) -> Iterator[Session]:
 INSERTS_WITH_ON_CONFLICT = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 
 
-def insert_unless_duplicate(runner: Session | Connection, model: type, unique_column: str, *,
-                            returning_id: bool = True) -> Insert:
-    """An INSERT of one row (its values given as parameters) that does nothing when a row with the
-    same `unique_column` exists; it returns the new row's id (nothing for a duplicate), or with
-    `returning_id=False` nothing at all.
+def insert_unless_duplicate(runner: Session | Connection, model: type, unique_column: str,
+                            columns: tuple[str, ...], *, returning_id: bool = True) -> Insert:
+    """An INSERT of one row that does nothing when a row with the same `unique_column` exists; it
+    returns the new row's id (nothing for a duplicate), or with `returning_id=False` nothing at all.
+    Each of `columns` takes the parameter of its name.
 
     One statement instead of a SAVEPOINT, an INSERT that fails and a rollback to the savepoint: how
     a webhook Twilio retries stays idempotent.
     """
-    return _insert_unless_duplicate(dialect_name(runner), model.__table__, unique_column, returning_id)
+    return _insert_unless_duplicate(dialect_name(runner), model.__table__, unique_column, columns, returning_id)
 
 
 def dialect_name(runner: Session | Connection) -> str:
@@ -216,11 +219,86 @@ def connection_of(runner: Session | Connection) -> Connection:
 
 
 @lru_cache(maxsize=None)
-def _insert_unless_duplicate(dialect: str, table, unique_column: str, returning_id: bool) -> Insert:
+def _insert_unless_duplicate(dialect: str, table, unique_column: str, columns: tuple[str, ...],
+                             returning_id: bool) -> Insert:
     # Built once: building a statement and its cache key costs more than SQLite's work on the row.
     # The table's plain INSERT, not the ORM's: its bulk-insert machinery costs more than the row.
-    statement = INSERTS_WITH_ON_CONFLICT[dialect](table).on_conflict_do_nothing(index_elements=[unique_column])
+    statement = (INSERTS_WITH_ON_CONFLICT[dialect](table)
+                 .values({name: bindparam(name, type_=table.c[name].type) for name in columns})
+                 .on_conflict_do_nothing(index_elements=[unique_column]))
     return statement.returning(table.c.id) if returning_id else statement
+
+
+# --- statements run straight on the driver --------------------------------------------------------
+
+
+def run_on_driver(runner: Session | Connection, statement: Executable, parameters: Mapping[str, Any]) -> Any:
+    """Run a statement built once (the same object every time) on the driver's own cursor; the
+    first column of the first row it returns, as the driver gives it (an id), or None.
+
+    For the writes a call makes at every step that stores something: SQLAlchemy compiles the
+    statement once and converts each parameter as it would (a UTC time to the stored form), but
+    its execution machinery, which costs more CPU than the database's work on the row, is skipped.
+    Errors come out as from `Connection.execute`: SQLAlchemy's exceptions, parameters hidden, and
+    a connection the database dropped is invalidated so the pool replaces it. Engine events
+    (`before_cursor_execute` and the like) do not fire.
+    """
+    connection = connection_of(runner)
+    dialect = connection.dialect
+    prepared = _on_driver(statement, dialect)
+    values = {**prepared.given, **parameters}
+    if missing := prepared.required - values.keys():
+        raise TypeError(f"no value given for {', '.join(sorted(missing))}")
+    for name, convert in prepared.conversions:
+        values[name] = convert(values[name])
+    arguments = values if prepared.order is None else [values[name] for name in prepared.order]
+    if not connection.in_transaction():
+        connection.begin()  # as `execute` would: the caller's commit() must find it
+    pooled = connection.connection
+    cursor = None
+    try:
+        cursor = pooled.cursor()
+        cursor.execute(prepared.sql, arguments)
+        row = cursor.fetchone() if cursor.description else None
+    except dialect.loaded_dbapi.Error as error:
+        lost = dialect.is_disconnect(error, pooled.dbapi_connection, cursor)
+        if lost:
+            connection.invalidate(error)
+        raise DBAPIError.instance(prepared.sql, arguments, error, dialect.loaded_dbapi.Error, hide_parameters=True,
+                                  connection_invalidated=lost, dialect=dialect) from error
+    finally:
+        if cursor is not None:
+            cursor.close()
+    return None if row is None else row[0]
+
+
+@dataclass(frozen=True)
+class _DriverStatement:
+    sql: str
+    order: tuple[str, ...] | None  # the parameters in placeholder order (SQLite's ?); None when named
+    given: Mapping[str, Any]  # the values written into the statement itself (its literals), converted
+    required: frozenset[str]  # the parameters the caller gives
+    conversions: tuple[tuple[str, Callable[[Any], Any]], ...]  # of the caller's values, for the driver
+
+
+@lru_cache(maxsize=64)
+def _on_driver(statement: Executable, dialect: Dialect) -> _DriverStatement:
+    compiled = statement.compile(dialect=dialect)
+    if compiled.insert_prefetch or compiled.update_prefetch:
+        # SQLAlchemy would compute these columns' defaults as it runs the statement; we would not.
+        skipped = [column.name for column in (*compiled.insert_prefetch, *compiled.update_prefetch)]
+        raise ValueError(f"give every column a value to run on the driver (defaults of {', '.join(skipped)})")
+    given, required, conversions = {}, set(), {}
+    for bind, name in compiled.bind_names.items():
+        convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if bind.required:
+            required.add(name)
+            if convert is not None:
+                conversions[name] = convert
+        else:
+            given[name] = bind.effective_value if convert is None else convert(bind.effective_value)
+    order = tuple(compiled.positiontup) if compiled.positional else None
+    return _DriverStatement(compiled.string, order, given, frozenset(required), tuple(conversions.items()))
 
 
 @contextmanager

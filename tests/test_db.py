@@ -1,12 +1,14 @@
-"""The schema is created by migrations, safely twice, and SQLite runs in WAL mode."""
+"""The schema is created by migrations, safely twice, SQLite runs in WAL mode, and connections and
+writes on the driver behave as SQLAlchemy's own."""
 
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, insert, inspect, select, text
 
 from ivr.db import make_engine
-from ivr.models import Base, Closure
+from ivr.models import Base, Call, Closure
 from tests.conftest import on_postgres
 
 
@@ -190,3 +192,102 @@ def test_on_sqlite_a_write_waits_while_another_process_writes_and_goes_the_momen
         other.wait()
     with session_scope(app) as session:
         assert session.scalar(select(func.count()).select_from(OptOut)) == 1
+
+
+# --- statements run on the driver (db.run_on_driver) ----------------------------------------------
+
+NOTED = ("call_sid", "from_number", "started_at", "status")
+SUMMER_EVENING = datetime(2026, 7, 1, 18, 30, tzinfo=ZoneInfo("Europe/London"))  # 17:30 UTC
+
+
+def a_call(sid: str, **changes) -> dict:
+    return {"call_sid": sid, "from_number": "+447911123456", "started_at": SUMMER_EVENING, "status": "in-progress",
+            **changes}
+
+
+def stored_calls(app) -> list[tuple]:
+    """The calls as the database holds them, not as the models' types read them back."""
+    with app.extensions["db.engine"].connect() as connection:
+        return [tuple(row) for row in connection.execute(
+            text("SELECT call_sid, from_number, started_at, status FROM calls ORDER BY id"))]
+
+
+def test_a_row_written_on_the_driver_is_stored_exactly_as_sqlalchemy_stores_it(app, session):
+    """Times are converted the same way (UTC, SQLite's text form), so they compare and sort alike."""
+    from ivr.db import insert_unless_duplicate, run_on_driver, standalone_write
+    from ivr.models import Call
+
+    with standalone_write(app) as connection:
+        statement = insert_unless_duplicate(connection, Call, "call_sid", NOTED)
+        on_driver = run_on_driver(connection, statement, a_call("CA1"))
+        by_sqlalchemy = connection.scalar(statement, a_call("CA2"))
+        repeat = run_on_driver(connection, statement, a_call("CA1"))
+    assert isinstance(on_driver, int) and on_driver != by_sqlalchemy and repeat is None
+    first, second = stored_calls(app)
+    assert first[1:] == second[1:]
+    call = session.scalar(select(Call).where(Call.call_sid == "CA1"))
+    assert call.started_at == datetime(2026, 7, 1, 17, 30, tzinfo=timezone.utc)
+
+
+def test_a_write_on_the_driver_is_kept_only_when_its_transaction_commits(app):
+    from ivr.db import insert_unless_duplicate, run_on_driver
+
+    engine = app.extensions["db.engine"]
+    with engine.connect() as connection:
+        run_on_driver(connection, insert_unless_duplicate(connection, Call, "call_sid", NOTED), a_call("CA1"))
+        connection.commit()
+    with engine.connect() as connection:
+        run_on_driver(connection, insert_unless_duplicate(connection, Call, "call_sid", NOTED), a_call("CA2"))
+    assert [row[0] for row in stored_calls(app)] == ["CA1"]
+
+
+def test_an_error_on_the_driver_is_sqlalchemys_with_the_values_hidden_and_nothing_is_stored(app):
+    from sqlalchemy.exc import IntegrityError
+
+    from ivr.db import insert_unless_duplicate, run_on_driver, standalone_write
+
+    with pytest.raises(IntegrityError) as raised, standalone_write(app) as connection:
+        run_on_driver(connection, insert_unless_duplicate(connection, Call, "call_sid", NOTED),
+                      a_call("CA1", status=None))
+    assert "parameters hidden" in str(raised.value)
+    assert stored_calls(app) == []
+
+
+def test_the_driver_refuses_a_statement_that_leaves_a_value_to_a_column_default(app):
+    """SQLAlchemy fills such defaults in as it runs a statement; the driver path would store NULL."""
+    from sqlalchemy import bindparam
+
+    from ivr.db import run_on_driver, standalone_write
+
+    statement = insert(Call).values(call_sid=bindparam("call_sid"))
+    with standalone_write(app) as connection:
+        with pytest.raises(ValueError, match="started_at"):
+            run_on_driver(connection, statement, {"call_sid": "CA1"})
+        with pytest.raises(TypeError, match="from_number"):
+            run_on_driver(connection, insert(Call).values({name: bindparam(name) for name in NOTED}),
+                          {"call_sid": "CA1", "started_at": SUMMER_EVENING, "status": "in-progress"})
+    assert stored_calls(app) == []
+
+
+@pytest.mark.skipif(not on_postgres(), reason="needs a PostgreSQL server (IVR_TEST_ON_POSTGRES=1)")
+def test_a_connection_the_database_drops_under_a_driver_write_is_replaced(app, database_url):
+    import time
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import OperationalError
+
+    from ivr.db import insert_unless_duplicate, run_on_driver, standalone_write
+
+    admin = create_engine(database_url)
+    with standalone_write(app) as connection:
+        backend = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with admin.begin() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        time.sleep(0.2)
+        with pytest.raises(OperationalError) as raised:
+            run_on_driver(connection, insert_unless_duplicate(connection, Call, "call_sid", NOTED), a_call("CA1"))
+        assert raised.value.connection_invalidated and connection.invalidated
+    admin.dispose()
+    with standalone_write(app) as connection:
+        run_on_driver(connection, insert_unless_duplicate(connection, Call, "call_sid", NOTED), a_call("CA2"))
+    assert [row[0] for row in stored_calls(app)] == ["CA2"]
