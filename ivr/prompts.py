@@ -7,14 +7,14 @@ sentences to say, whitespace tidied. Filters turn values into speech (dates, tim
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, StrictUndefined, Template
+from jinja2 import Environment, StrictUndefined, Template, meta
 
 from ivr.config import PROJECT_DIR
 
@@ -74,12 +74,18 @@ class Prompts:
             region=lambda region: labels["regions"].get(region.id, region.spoken_name),
         )
         # A prompt with nothing to fill in is kept as its words; the others as one template for all
-        # their lines, rendered in one pass.
+        # their lines, rendered in one pass, and as a template a line, with the values each uses.
         self._say: dict[str, tuple[str, ...] | Template] = {}
+        self._each_line: dict[str, tuple[tuple[Template, frozenset[str]], ...]] = {}
         for name, value in raw["say"].items():
             texts = [value] if isinstance(value, str) else value
-            self._say[name] = (environment.from_string(_BETWEEN_LINES.join(texts)) if any("{" in t for t in texts)
-                               else _tidy(texts))
+            if not any("{" in t for t in texts):
+                self._say[name] = _tidy(texts)
+                continue
+            self._say[name] = environment.from_string(_BETWEEN_LINES.join(texts))
+            self._each_line[name] = tuple(
+                (environment.from_string(t), frozenset(meta.find_undeclared_variables(environment.parse(t))))
+                for t in texts)
         repeat = raw["listen"]["repeat"]
         self._listen = {
             name: Listening(
@@ -93,6 +99,18 @@ class Prompts:
         """The sentences of prompt `name`, each a piece to say, with `context` filled in."""
         say = self._say[name]
         return say if isinstance(say, tuple) else _tidy(say.render(context).split(_BETWEEN_LINES))
+
+    def lines_using(self, name: str, values: Collection[str]) -> tuple[int, ...]:
+        """Which lines of prompt `name` (counted from 0, before empty ones are dropped) use any of `values`."""
+        return tuple(n for n, (_, uses) in enumerate(self._each_line.get(name, ())) if uses & set(values))
+
+    def line_count(self, name: str) -> int:
+        return len(self._each_line[name])
+
+    def line(self, name: str, n: int, **context: Any) -> str:
+        """Line `n` of prompt `name` alone, with `context` filled in ("" when it says nothing)."""
+        template, _ = self._each_line[name][n]
+        return " ".join(template.render(context).split())
 
     def listening(self, menu: str) -> Listening:
         return self._listen[menu]

@@ -291,4 +291,4 @@ def book(booking: Booking, texts_ok: bool) -> str:
             now=now(), call_sid=sid,
         )
     log.info("callback %s booked for %s (call %s, number %s)", callback_id, booking.region, sid, mask(number))
-    return goodbye("booked", day=booking.day, window=window, ending=last_digits(number))
+    return goodbye("booked", day=booking.day, window=window, personal={"ending": last_digits(number)})

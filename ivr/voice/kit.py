@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache, wraps
 from typing import Any
+from xml.sax.saxutils import escape
 
 from flask import Response, current_app, g, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
@@ -237,13 +238,42 @@ def hang_up(response: VoiceResponse, last_words: str, words: Prompts | None = No
     return response
 
 
-def goodbye(last_words: str = "goodbye", **context: Any) -> str:
-    """The last words and the end of the call; built once when they are the same for every caller."""
-    if context:
-        return str(hang_up(VoiceResponse(), last_words, **context))
-    return _goodbye_twiml(prompts(), last_words)
+def goodbye(last_words: str = "goodbye", *, personal: Mapping[str, Any] | None = None, **context: Any) -> str:
+    """The last words and the end of the call.
+
+    What callers hear alike is built once: words the same for every caller, or the same but for
+    the `personal` values (the last digits of a caller's number). The lines that say those are
+    said afresh for each caller and put in their places.
+    """
+    words = prompts()
+    if not personal:
+        return str(hang_up(VoiceResponse(), last_words, words, **context)) if context else _goodbye_twiml(words, last_words)
+    twiml, theirs = _goodbye_frame(words, last_words, tuple(context.items()), tuple(personal))
+    for n in theirs:
+        line = words.line(last_words, n, **context, **personal)
+        if not line:  # nothing to say in that place: build it whole rather than leave an empty Say
+            return str(hang_up(VoiceResponse(), last_words, words, **context, **personal))
+        twiml = twiml.replace(_their_line(n), escape(line), 1)
+    return twiml
 
 
 @lru_cache(maxsize=64)
 def _goodbye_twiml(words: Prompts, last_words: str) -> str:
     return str(hang_up(VoiceResponse(), last_words, words))
+
+
+@lru_cache(maxsize=256)
+def _goodbye_frame(words: Prompts, last_words: str, context: tuple, personal: tuple[str, ...]) -> tuple[str, tuple[int, ...]]:
+    """The goodbye's TwiML with a mark in place of each line that says a `personal` value; which lines."""
+    theirs = words.lines_using(last_words, personal)
+    response = VoiceResponse()
+    for n in range(words.line_count(last_words)):
+        if line := (_their_line(n) if n in theirs else words.line(last_words, n, **dict(context))):
+            response.say(line, voice=words.voice, language=words.language)
+    response.hangup()
+    return str(response), theirs
+
+
+def _their_line(n: int) -> str:
+    # Private-use characters: in no prompt, and written into XML as they are.
+    return f"\ue000{n}\ue001"
