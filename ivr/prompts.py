@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, StrictUndefined, Template, meta
+from jinja2 import Environment, StrictUndefined, Template, TemplateSyntaxError, meta
 
 from ivr.config import PROJECT_DIR
 
@@ -83,9 +83,12 @@ class Prompts:
                 self._say[name] = _tidy(texts)
                 continue
             self._say[name] = environment.from_string(_BETWEEN_LINES.join(texts))
-            self._each_line[name] = tuple(
-                (environment.from_string(t), frozenset(meta.find_undeclared_variables(environment.parse(t))))
-                for t in texts)
+            try:
+                self._each_line[name] = tuple(
+                    (environment.from_string(t), frozenset(meta.find_undeclared_variables(environment.parse(t))))
+                    for t in texts)
+            except TemplateSyntaxError:  # a block that spans lines: the prompt is only rendered whole
+                pass
         repeat = raw["listen"]["repeat"]
         self._listen = {
             name: Listening(
@@ -100,9 +103,12 @@ class Prompts:
         say = self._say[name]
         return say if isinstance(say, tuple) else _tidy(say.render(context).split(_BETWEEN_LINES))
 
-    def lines_using(self, name: str, values: Collection[str]) -> tuple[int, ...]:
-        """Which lines of prompt `name` (counted from 0, before empty ones are dropped) use any of `values`."""
-        return tuple(n for n, (_, uses) in enumerate(self._each_line.get(name, ())) if uses & set(values))
+    def lines_using(self, name: str, values: Collection[str]) -> tuple[int, ...] | None:
+        """Which lines of prompt `name` (counted from 0, before empty ones are dropped) use any of
+        `values`; None when its lines cannot be rendered apart (a block spans them)."""
+        if name not in self._each_line:
+            return None
+        return tuple(n for n, (_, uses) in enumerate(self._each_line[name]) if uses & set(values))
 
     def line_count(self, name: str) -> int:
         return len(self._each_line[name])

@@ -246,9 +246,12 @@ def goodbye(last_words: str = "goodbye", *, personal: Mapping[str, Any] | None =
     said afresh for each caller and put in their places.
     """
     words = prompts()
-    if not personal:
-        return str(hang_up(VoiceResponse(), last_words, words, **context)) if context else _goodbye_twiml(words, last_words)
-    twiml, theirs = _goodbye_frame(words, last_words, tuple(context.items()), tuple(personal))
+    if not context and not personal:
+        return _goodbye_twiml(words, last_words)
+    frame = _goodbye_frame(words, last_words, tuple(context.items()), tuple(personal)) if personal else None
+    if frame is None:
+        return str(hang_up(VoiceResponse(), last_words, words, **context, **(personal or {})))
+    twiml, theirs = frame
     for n in theirs:
         line = words.line(last_words, n, **context, **personal)
         if not line:  # nothing to say in that place: build it whole rather than leave an empty Say
@@ -263,9 +266,13 @@ def _goodbye_twiml(words: Prompts, last_words: str) -> str:
 
 
 @lru_cache(maxsize=256)
-def _goodbye_frame(words: Prompts, last_words: str, context: tuple, personal: tuple[str, ...]) -> tuple[str, tuple[int, ...]]:
-    """The goodbye's TwiML with a mark in place of each line that says a `personal` value; which lines."""
+def _goodbye_frame(words: Prompts, last_words: str, context: tuple,
+                   personal: tuple[str, ...]) -> tuple[str, tuple[int, ...]] | None:
+    """The goodbye's TwiML with a mark in place of each line that says a `personal` value, and
+    which lines those are; None when the prompt's lines cannot be rendered apart."""
     theirs = words.lines_using(last_words, personal)
+    if theirs is None:
+        return None
     response = VoiceResponse()
     for n in range(words.line_count(last_words)):
         if line := (_their_line(n) if n in theirs else words.line(last_words, n, **dict(context))):
