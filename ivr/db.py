@@ -241,7 +241,8 @@ def run_on_driver(runner: Session | Connection, statement: Executable, parameter
     its execution machinery, which costs more CPU than the database's work on the row, is skipped.
     Errors come out as from `Connection.execute`: SQLAlchemy's exceptions, parameters hidden, and
     a connection the database dropped is invalidated so the pool replaces it. Engine events
-    (`before_cursor_execute` and the like) do not fire.
+    (`before_cursor_execute` and the like) do not fire. Given a session, it runs in the session's
+    transaction, and nothing pending in the session is flushed first.
     """
     connection = connection_of(runner)
     dialect = connection.dialect
