@@ -55,12 +55,8 @@ def _find_or_add(session: Session, find: Callable[[], Call | None], new: Callabl
 
 def note_call(runner: Session | Connection, call_sid: str, from_number: str | None, now: datetime) -> None:
     """Add the call the first time Twilio mentions it: one statement, a repeat does nothing."""
-    statement = insert_unless_duplicate(runner, Call, "call_sid", _NOTED, returning_id=False)
-    run_on_driver(runner, statement, {"call_sid": call_sid, "from_number": from_number, "started_at": now,
-                                      "status": "in-progress"})
-
-
-_NOTED = ("call_sid", "from_number", "started_at", "status")
+    noted = {"call_sid": call_sid, "from_number": from_number, "started_at": now}
+    run_on_driver(runner, insert_unless_duplicate(runner, Call, "call_sid", tuple(noted), returning_id=False), noted)
 
 
 def find_or_add_call(session: Session, call_sid: str, from_number: str | None, now: datetime) -> Call:

@@ -285,14 +285,18 @@ class _DriverStatement:
 @lru_cache(maxsize=64)
 def _on_driver(statement: Executable, dialect: Dialect) -> _DriverStatement:
     compiled = statement.compile(dialect=dialect)
-    if compiled.insert_prefetch or compiled.update_prefetch:
-        # SQLAlchemy would compute these columns' defaults as it runs the statement; we would not.
-        skipped = [column.name for column in (*compiled.insert_prefetch, *compiled.update_prefetch)]
-        raise ValueError(f"give every column a value to run on the driver (defaults of {', '.join(skipped)})")
+    # Columns left to their defaults: a fixed value is written in as SQLAlchemy would; one
+    # computed as the statement runs (a function) is not, so such a statement is refused.
+    defaults = {column.key: column.default for column in compiled.insert_prefetch}
+    defaults |= {column.key: column.onupdate for column in compiled.update_prefetch}
+    if computed := sorted(name for name, default in defaults.items() if not default.is_scalar):
+        raise ValueError(f"give {', '.join(computed)} a value to run the statement on the driver")
     given, required, conversions = {}, set(), {}
     for bind, name in compiled.bind_names.items():
         convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        if bind.required:
+        if name in defaults:
+            given[name] = defaults[name].arg if convert is None else convert(defaults[name].arg)
+        elif bind.required:
             required.add(name)
             if convert is not None:
                 conversions[name] = convert

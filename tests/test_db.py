@@ -253,16 +253,27 @@ def test_an_error_on_the_driver_is_sqlalchemys_with_the_values_hidden_and_nothin
     assert stored_calls(app) == []
 
 
-def test_the_driver_refuses_a_statement_that_leaves_a_value_to_a_column_default(app):
-    """SQLAlchemy fills such defaults in as it runs a statement; the driver path would store NULL."""
+def test_a_column_left_to_its_default_gets_it_on_the_driver_unless_it_is_computed(app, session):
+    """A fixed default is written in as SQLAlchemy would; one computed as the statement runs (the
+    time now) is refused rather than stored as NULL."""
     from sqlalchemy import bindparam
 
     from ivr.db import run_on_driver, standalone_write
 
-    statement = insert(Call).values(call_sid=bindparam("call_sid"))
     with standalone_write(app) as connection:
+        run_on_driver(connection, insert(Call).values({name: bindparam(name) for name in NOTED[:3]}), a_call("CA1"))
         with pytest.raises(ValueError, match="started_at"):
-            run_on_driver(connection, statement, {"call_sid": "CA1"})
+            run_on_driver(connection, insert(Call).values(call_sid=bindparam("call_sid")), {"call_sid": "CA2"})
+    assert session.scalar(select(Call.status).where(Call.call_sid == "CA1")) == "in-progress"
+    assert [row[0] for row in stored_calls(app)] == ["CA1"]
+
+
+def test_the_driver_asks_for_every_value_the_statement_takes(app):
+    from sqlalchemy import bindparam
+
+    from ivr.db import run_on_driver, standalone_write
+
+    with standalone_write(app) as connection:
         with pytest.raises(TypeError, match="from_number"):
             run_on_driver(connection, insert(Call).values({name: bindparam(name) for name in NOTED}),
                           {"call_sid": "CA1", "started_at": SUMMER_EVENING, "status": "in-progress"})
