@@ -249,15 +249,14 @@ def goodbye(last_words: str = "goodbye", *, personal: Mapping[str, Any] | None =
     if not context and not personal:
         return _goodbye_twiml(words, last_words)
     frame = _goodbye_frame(words, last_words, tuple(context.items()), tuple(personal)) if personal else None
-    if frame is None:
-        return str(hang_up(VoiceResponse(), last_words, words, **context, **(personal or {})))
-    twiml, theirs = frame
-    for n in theirs:
-        line = words.line(last_words, n, **context, **personal)
-        if not line:  # nothing to say in that place: build it whole rather than leave an empty Say
-            return str(hang_up(VoiceResponse(), last_words, words, **context, **personal))
-        twiml = twiml.replace(_their_line(n), escape(line), 1)
-    return twiml
+    if frame is not None:
+        twiml, theirs = frame
+        lines = [(n, words.line(last_words, n, **context, **personal)) for n in theirs]
+        if all(line for _, line in lines):  # else built whole, rather than leave an empty Say
+            for n, line in lines:
+                twiml = twiml.replace(_their_line(n), escape(line), 1)
+            return twiml
+    return str(hang_up(VoiceResponse(), last_words, words, **context, **(personal or {})))
 
 
 @lru_cache(maxsize=64)
