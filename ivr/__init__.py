@@ -6,7 +6,8 @@ from typing import Any
 
 from flask import Flask
 
-from ivr import config, db, logs
+from ivr import config, logs
+from ivr.db import sessions
 from ivr.config import PROJECT_DIR
 from ivr.helpline import load_helpline
 
@@ -22,7 +23,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     logs.configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
     register_proxy(app)
-    db.init_app(app)
+    sessions.init_app(app)
     app.extensions["helpline"] = load_helpline(app.config["HELPLINE_CONFIG"])
     register_gateway(app)
     register_staff(app)

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 
-from sqlalchemy import Connection, Executable, Integer, bindparam, exists, insert, literal, select, union_all
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr import reminders
-from ivr.db import INSERTS_WITH_ON_CONFLICT, connection_of, dialect_name, run_on_driver
+from ivr.db.statements import insert_unless_duplicate
 from ivr.helpline import CallbackWindow, Helpline
 from ivr.hours import OfficeHours, london, london_time
 from ivr.models import (
@@ -22,9 +21,6 @@ from ivr.models import (
     Callback,
     CallbackEvent,
     CallbackStatus,
-    OptOut,
-    Reminder,
-    ReminderStatus,
 )
 
 OFFERED_DAYS = 5
@@ -61,7 +57,7 @@ def offered_days(helpline: Helpline, hours: OfficeHours, now: datetime, count: i
 
 
 def book_callback(
-    runner: Session | Connection,
+    session: Session,
     *,
     region: str,
     phone_number: str,
@@ -74,85 +70,24 @@ def book_callback(
     call_sid: str | None = None,
     created_by_id: int | None = None,
 ) -> int:
-    """Store a callback, note it in its history and plan its reminders; its id. A repeat for the
-    same call stores nothing and gives the first one's id.
+    """Store a callback, note it in its history and plan its reminders; its id. Booked by phone
+    (`call_sid`) or by an officer (`created_by_id`); texts only ever go to a mobile.
 
-    The unique call_sid decides: a repeat (Twilio retrying the step) inserts nothing. The reminders
-    go in only if the number has not said STOP, checked by their insert itself. On PostgreSQL it is
-    all one statement, one round trip, so a caller with nothing else to write may run it as a
-    `db.standalone_write`.
+    Twilio may post the booking step twice: the unique call_sid decides, and a repeat stores
+    nothing and gives the first booking's id.
     """
-    texts_ok = texts_ok and is_mobile
-    callback = {"call_sid": call_sid, "region": region, "phone_number": phone_number, "is_mobile": is_mobile,
-                "window_start": starts, "window_end": ends, "voicemail_ok": voicemail_ok, "texts_ok": texts_ok,
-                "status": CallbackStatus.BOOKED, "created_by_id": created_by_id, "created_at": now, "updated_at": now}
-    texts = reminders.planned_texts(starts, ends, now) if texts_ok else []
-    parameters = {**callback, "detail": "by phone" if call_sid else "by staff"}
-    for i, (kind, due, body) in enumerate(texts):
-        parameters |= {f"kind_{i}": kind, f"due_at_{i}": due, f"body_{i}": body}
-    # Core statements: the ORM adds nothing to plain inserts but cost. The callback's insert comes
-    # first: on SQLite a transaction that reads before it writes cannot wait for another worker's
-    # write lock, and fails at once instead.
-    first, *rest = _booking(dialect_name(runner), len(texts))
-    callback_id = run_on_driver(runner, first, parameters)
+    callback_id = insert_unless_duplicate(session, Callback, {
+        "call_sid": call_sid, "region": region, "phone_number": phone_number, "is_mobile": is_mobile,
+        "window_start": starts, "window_end": ends, "voicemail_ok": voicemail_ok, "texts_ok": texts_ok and is_mobile,
+        "status": CallbackStatus.BOOKED, "created_by_id": created_by_id, "created_at": now, "updated_at": now,
+    }, "call_sid")
     if callback_id is None:
-        return connection_of(runner).scalar(select(Callback.id).where(Callback.call_sid == call_sid))
-    for statement in rest:
-        run_on_driver(runner, statement, {**parameters, "callback_id": callback_id})
+        return session.scalars(select(Callback.id).where(Callback.call_sid == call_sid)).one()
+    callback = session.get(Callback, callback_id)
+    session.add(CallbackEvent(callback=callback, at=now, kind="booked", detail="by phone" if call_sid else "by staff",
+                              staff_id=created_by_id))
+    reminders.plan_reminders(session, callback, now)
     return callback_id
-
-
-_BOOKED = ("call_sid", "region", "phone_number", "is_mobile", "window_start", "window_end", "voicemail_ok",
-           "texts_ok", "status", "created_by_id", "created_at", "updated_at")
-
-
-@lru_cache(maxsize=None)
-def _booking(dialect: str, texts: int) -> tuple[Executable, ...]:
-    """The statements that book a callback with `texts` reminders, run in turn: the first returns
-    the new callback's id (none for a repeat), the others take it as `callback_id`.
-
-    PostgreSQL runs them as one: the later inserts become common table expressions reading the id
-    from the first. Built once: building and compiling them costs more than the database's work.
-    """
-    table = Callback.__table__
-    add_callback = (
-        INSERTS_WITH_ON_CONFLICT[dialect](table)
-        .values({name: _parameter(table, name) for name in _BOOKED})
-        .on_conflict_do_nothing(index_elements=["call_sid"])
-        .returning(table.c.id)
-    )
-    if dialect != "postgresql":
-        return (add_callback, *_follow_ups(bindparam("callback_id", type_=Integer), texts))
-    booked = add_callback.cte("booked")
-    follow_ups = [statement.cte(f"follow_up_{i}") for i, statement in enumerate(_follow_ups(booked.c.id, texts))]
-    return (select(booked.c.id).add_cte(*follow_ups),)
-
-
-def _parameter(table, name: str, key: str | None = None):
-    return bindparam(key or name, type_=table.c[name].type)
-
-
-def _follow_ups(callback_id, texts: int) -> list[Executable]:
-    """The history's "booked" line, and the reminders unless the number said STOP."""
-    events, planned = CallbackEvent.__table__, Reminder.__table__
-    noted = insert(events).from_select(
-        ["callback_id", "at", "kind", "detail", "staff_id"],
-        select(callback_id, _parameter(events, "at", "created_at"), literal("booked"), _parameter(events, "detail"),
-               _parameter(events, "staff_id", "created_by_id")),
-    )
-    if not texts:
-        return [noted]
-    not_stopped = ~exists().where(OptOut.__table__.c.phone_number == _parameter(planned, "to_number", "phone_number"))
-    rows = [
-        select(callback_id, _parameter(planned, "kind", f"kind_{i}"), _parameter(planned, "to_number", "phone_number"),
-               _parameter(planned, "due_at", f"due_at_{i}"), _parameter(planned, "useful_until", "window_start"),
-               literal(ReminderStatus.PENDING.value), literal(0), _parameter(planned, "body", f"body_{i}"),
-               literal(False), _parameter(planned, "updated_at", "created_at")).where(not_stopped)
-        for i in range(texts)
-    ]
-    columns = ["callback_id", "kind", "to_number", "due_at", "useful_until", "status", "attempts", "body",
-               "simulated", "updated_at"]
-    return [noted, insert(planned).from_select(columns, rows[0] if texts == 1 else union_all(*rows))]
 
 
 # Callbacks still waiting for our call; once their window has passed they are overdue.

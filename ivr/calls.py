@@ -1,21 +1,19 @@
 """Calls as Twilio reports them, and the voicemails callers leave.
 
-Every function takes the session (or, for a write that stands alone, a connection) and `now`, and
-never commits. Twilio retries a webhook that was slow to answer, so each change here is
-idempotent: a repeat finds the row the first one wrote.
+Every function takes the session and `now`, and never commits. Twilio retries a webhook that was
+slow to answer, so each change here is idempotent: the unique CallSid or RecordingSid decides,
+and a repeat finds the row the first one wrote.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ivr.db import insert_unless_duplicate, run_on_driver
+from ivr.db.statements import insert_unless_duplicate
 from ivr.models import Call, Voicemail, VoicemailStatus
 from ivr.phone import parse_uk
 
@@ -36,45 +34,21 @@ def caller_number(raw: str | None) -> str | None:
     return parse_uk(raw) or (raw if re.fullmatch(r"\+[1-9]\d{6,14}", raw) else None)
 
 
-def _find_or_add(session: Session, find: Callable[[], Call | None], new: Callable[[], Call]) -> Call:
-    """The row `find` returns, else `new()` stored; a concurrent retry that stored it first wins."""
-    row = find()
-    if row is not None:
-        return row
-    try:
-        with session.begin_nested():
-            row = new()
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        row = find()
-        if row is None:
-            raise
-    return row
-
-
-def note_call(runner: Session | Connection, call_sid: str, from_number: str | None, now: datetime) -> None:
-    """Add the call the first time Twilio mentions it: one statement, a repeat does nothing."""
-    noted = {"call_sid": call_sid, "from_number": from_number, "started_at": now}
-    run_on_driver(runner, insert_unless_duplicate(runner, Call, "call_sid", tuple(noted), returning_id=False), noted)
+def note_call(session: Session, call_sid: str, from_number: str | None, now: datetime) -> None:
+    """Add the call the first time Twilio mentions it; a repeat adds nothing."""
+    insert_unless_duplicate(session, Call, {"call_sid": call_sid, "from_number": from_number, "started_at": now},
+                            "call_sid")
 
 
 def find_or_add_call(session: Session, call_sid: str, from_number: str | None, now: datetime) -> Call:
     """The call with this CallSid, added the first time Twilio mentions it."""
-    return _find_or_add(
-        session,
-        lambda: session.scalar(select(Call).where(Call.call_sid == call_sid)),
-        lambda: Call(call_sid=call_sid, from_number=from_number, started_at=now),
-    )
+    note_call(session, call_sid, from_number, now)
+    return session.scalars(select(Call).where(Call.call_sid == call_sid)).one()
 
 
-def note_region(runner: Session | Connection, call_sid: str, region: str) -> None:
-    """Remember which team the caller asked for (one statement)."""
-    run_on_driver(runner, _NOTE_REGION, {"call_sid": call_sid, "region": region})
-
-
-_NOTE_REGION = (update(Call).where(Call.call_sid == bindparam("call_sid", type_=Call.call_sid.type))
-                .values(region=bindparam("region", type_=Call.region.type)))
+def note_region(session: Session, call_sid: str, region: str) -> None:
+    """Remember which team the caller asked for."""
+    session.execute(update(Call).where(Call.call_sid == call_sid).values(region=region))
 
 
 def keep_keyed_number(session: Session, call_sid: str, from_number: str | None, number: str, now: datetime) -> None:
@@ -101,7 +75,7 @@ def record_call_end(
 
 
 def add_voicemail(
-    runner: Session | Connection,
+    session: Session,
     *,
     recording_sid: str,
     recording_url: str | None,
@@ -112,12 +86,12 @@ def add_voicemail(
     now: datetime,
 ) -> int:
     """Store a recorded message as new; its id. The same recording posted again stores nothing and
-    gives the first one's id. One statement that writes."""
-    voicemail = {"recording_sid": recording_sid, "recording_url": recording_url, "duration_seconds": duration,
-                 "region": region, "call_sid": call_sid, "from_number": from_number, "status": VoicemailStatus.NEW,
-                 "created_at": now}
-    added = run_on_driver(runner, insert_unless_duplicate(runner, Voicemail, "recording_sid", tuple(voicemail)),
-                          voicemail)
+    gives the first one's id."""
+    added = insert_unless_duplicate(session, Voicemail, {
+        "recording_sid": recording_sid, "recording_url": recording_url, "duration_seconds": duration,
+        "region": region, "call_sid": call_sid, "from_number": from_number, "status": VoicemailStatus.NEW,
+        "created_at": now,
+    }, "recording_sid")
     if added is None:
-        return runner.scalars(select(Voicemail.id).where(Voicemail.recording_sid == recording_sid)).one()
+        return session.scalars(select(Voicemail.id).where(Voicemail.recording_sid == recording_sid)).one()
     return added

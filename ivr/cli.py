@@ -1,4 +1,5 @@
-"""Administrators' commands: `flask --app ivr init-db` and `flask --app ivr closures …`."""
+"""The `flask --app ivr` commands, all registered here: `init-db`, `closures …`, `staff …` (in
+ivr.staff.cli) and `call`, the terminal phone (in ivr.voice.phone_cli)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,17 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from ivr import closures as closure_store
-from ivr.db import session_scope, upgrade
+from ivr.db.migrations import upgrade
+from ivr.db.sessions import session_scope
 from ivr.hours import london
 
 
 def register(app: Flask) -> None:
-    app.cli.add_command(init_db)
-    app.cli.add_command(closures)
+    from ivr.staff.cli import staff
+    from ivr.voice.phone_cli import call
+
+    for command in (init_db, closures, staff, call):
+        app.cli.add_command(command)
 
 
 @click.command("init-db")

@@ -5,8 +5,9 @@ Built once in the factory and kept at `app.extensions["gateway"]`. Without crede
 the number masked. Tests may hand in their own object as `test_config["GATEWAY"]`.
 
 `send_text` returns the message sid or raises `SendFailed`, whose `failure` says what the clock
-may do next (see `ivr.reminders.Failure`): a refusal we can retry, an answer that leaves it
-unknown whether the text went, or a permanent refusal.
+may do next (`ivr.outbox.Failure`): a refusal we can retry, an answer that leaves it unknown
+whether the text went, or a permanent refusal. `failure_for` reads Twilio's error codes, here and
+in delivery reports; nothing else in the service knows them.
 """
 
 from __future__ import annotations
@@ -21,12 +22,35 @@ from flask import Flask
 from twilio.base.exceptions import TwilioRestException
 from urllib3.exceptions import NewConnectionError
 
+from ivr.outbox import Failure
 from ivr.phone import mask
-from ivr.reminders import Failure, failure_for
 
 log = logging.getLogger(__name__)
 
 AUDIO_CHUNK = 64 * 1024
+
+
+# Twilio's error codes (https://www.twilio.com/docs/api/errors) that are not plain refusals.
+RETRY_ONCE_CODES = frozenset({30003})  # unreachable handset
+TEMPORARY_CODES = frozenset({20429})  # too many requests
+OPTED_OUT_CODE = 21610  # the number said STOP
+
+
+def failure_for(code: int | None, http_status: int | None = None) -> Failure:
+    """How to treat a failed send from Twilio's error code and HTTP status (either may be missing).
+
+    21211 (invalid number), 21614 (not a mobile), 30005/30006/30007 (unknown, landline, filtered)
+    and anything else Twilio refuses are permanent.
+    """
+    if code in RETRY_ONCE_CODES:
+        return Failure.RETRY_ONCE
+    if code in TEMPORARY_CODES or http_status == 429:
+        return Failure.TEMPORARY
+    if code == OPTED_OUT_CODE:
+        return Failure.OPTED_OUT
+    if http_status is not None and http_status >= 500:
+        return Failure.AMBIGUOUS
+    return Failure.PERMANENT
 
 
 class RecordingUnavailable(Exception):

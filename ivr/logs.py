@@ -18,8 +18,6 @@ _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
 class JsonFormatter(logging.Formatter):
-    encoder = json.JSONEncoder(default=str)  # one, rather than one built for every line by json.dumps
-
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
@@ -30,7 +28,7 @@ class JsonFormatter(logging.Formatter):
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return self.encoder.encode(entry)
+        return json.dumps(entry, default=str)
 
 
 def configure(log_format: str, level: str) -> None:
@@ -44,7 +42,5 @@ def configure(log_format: str, level: str) -> None:
     handler.setFormatter(JsonFormatter() if log_format == "json" else
                          logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.setLevel(level)
-    # No line shows which thread or process wrote it: spare every record looking them up.
-    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     for chatty in QUIETENED:
         logging.getLogger(chatty).setLevel(logging.WARNING)

@@ -7,14 +7,14 @@ sentences to say, whitespace tidied. Filters turn values into speech (dates, tim
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, StrictUndefined, Template, TemplateSyntaxError, meta
+from jinja2 import Environment, StrictUndefined, Template
 
 from ivr.config import PROJECT_DIR
 
@@ -47,11 +47,6 @@ def spoken_digits(number: str) -> str:
 _BETWEEN_LINES = "\x1e"  # ASCII's record separator: never in a prompt's words
 
 
-def _tidy(texts) -> tuple[str, ...]:
-    """Each text's words single-spaced; texts left empty (a condition not met) are dropped."""
-    return tuple(line for text in texts if (line := " ".join(text.split())))
-
-
 @dataclass(frozen=True)
 class Listening:
     """What a menu listens for: hints for Twilio's recogniser, and the phrases that mean each key."""
@@ -73,22 +68,11 @@ class Prompts:
             window=lambda window_id: labels["windows"].get(window_id, window_id),
             region=lambda region: labels["regions"].get(region.id, region.spoken_name),
         )
-        # A prompt with nothing to fill in is kept as its words; the others as one template for all
-        # their lines, rendered in one pass, and as a template a line, with the values each uses.
-        self._say: dict[str, tuple[str, ...] | Template] = {}
-        self._each_line: dict[str, tuple[tuple[Template, frozenset[str]], ...]] = {}
-        for name, value in raw["say"].items():
-            texts = [value] if isinstance(value, str) else value
-            if not any("{" in t for t in texts):
-                self._say[name] = _tidy(texts)
-                continue
-            self._say[name] = environment.from_string(_BETWEEN_LINES.join(texts))
-            try:
-                self._each_line[name] = tuple(
-                    (environment.from_string(t), frozenset(meta.find_undeclared_variables(environment.parse(t))))
-                    for t in texts)
-            except TemplateSyntaxError:  # a block that spans lines: the prompt is only rendered whole
-                pass
+        # A prompt's lines are one template, so a Jinja block may span them.
+        self._say: dict[str, Template] = {
+            name: environment.from_string(_BETWEEN_LINES.join([value] if isinstance(value, str) else value))
+            for name, value in raw["say"].items()
+        }
         repeat = raw["listen"]["repeat"]
         self._listen = {
             name: Listening(
@@ -99,24 +83,10 @@ class Prompts:
         }
 
     def lines(self, name: str, **context: Any) -> tuple[str, ...]:
-        """The sentences of prompt `name`, each a piece to say, with `context` filled in."""
-        say = self._say[name]
-        return say if isinstance(say, tuple) else _tidy(say.render(context).split(_BETWEEN_LINES))
-
-    def lines_using(self, name: str, values: Collection[str]) -> tuple[int, ...] | None:
-        """Which lines of prompt `name` (counted from 0, before empty ones are dropped) use any of
-        `values`; None when its lines cannot be rendered apart (a block spans them)."""
-        if name not in self._each_line:
-            return None
-        return tuple(n for n, (_, uses) in enumerate(self._each_line[name]) if uses & set(values))
-
-    def line_count(self, name: str) -> int:
-        return len(self._each_line[name])
-
-    def line(self, name: str, n: int, **context: Any) -> str:
-        """Line `n` of prompt `name` alone, with `context` filled in ("" when it says nothing)."""
-        template, _ = self._each_line[name][n]
-        return " ".join(template.render(context).split())
+        """The sentences of prompt `name`, each a piece to say, with `context` filled in; lines
+        left empty (a condition not met) are dropped."""
+        rendered = self._say[name].render(context).split(_BETWEEN_LINES)
+        return tuple(line for text in rendered if (line := " ".join(text.split())))
 
     def listening(self, menu: str) -> Listening:
         return self._listen[menu]

@@ -14,10 +14,10 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ivr import reminders
+from ivr.db.statements import insert_unless_duplicate
 from ivr.models import OPEN_CALLBACK_STATUSES, Callback, CallbackEvent, CallbackStatus, InboundText
 
 
@@ -105,20 +105,14 @@ def answer_for(text: InboundText) -> str | None:
 
 def receive_text(session: Session, *, message_sid: str, from_number: str, body: str, now: datetime) -> str | None:
     """Store a text someone sent us, act on its keyword once, and return the answer to send."""
-    existing = session.scalar(select(InboundText).where(InboundText.message_sid == message_sid))
-    if existing is not None:
-        return answer_for(existing)
     callback = callback_replied_to(session, from_number)
-    text = InboundText(message_sid=message_sid, from_number=from_number, body=body,
-                       command=parse_command(body), callback_id=callback.id if callback else None,
-                       received_at=now)
-    try:
-        with session.begin_nested():
-            session.add(text)
-            session.flush()
-    except IntegrityError:
-        # Twilio delivered the same text twice at once; the other request acts on it.
+    text_id = insert_unless_duplicate(session, InboundText, {
+        "message_sid": message_sid, "from_number": from_number, "body": body, "command": parse_command(body),
+        "callback_id": callback.id if callback else None, "received_at": now,
+    }, "message_sid")
+    if text_id is None:  # Twilio delivered it again: it was acted on the first time
         return answer_for(session.scalars(select(InboundText).where(InboundText.message_sid == message_sid)).one())
+    text = session.get(InboundText, text_id)
     if _act(session, text, callback, now):
         text.handled_at = now
     return answer_for(text)

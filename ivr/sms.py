@@ -9,12 +9,13 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, request
 from twilio.twiml.messaging_response import MessagingResponse
 
-from ivr import replies, reminders
-from ivr.clock import now
-from ivr.db import request_session
+from ivr import outbox, replies
+from ivr.current_time import now
+from ivr.db.sessions import request_session
+from ivr.gateway import failure_for
 from ivr.twilio_auth import twilio_webhook
 
-bp = Blueprint("sms", __name__, url_prefix="/sms", cli_group=None)
+bp = Blueprint("sms", __name__, url_prefix="/sms")
 
 
 def _required(name: str) -> str:
@@ -53,9 +54,10 @@ def status() -> Response:
     """Twilio's report on one of our texts: stored, never moving backwards."""
     message_sid = _required("MessageSid")
     message_status = (request.form.get("MessageStatus") or request.form.get("SmsStatus") or "").strip().lower()
-    if message_status not in reminders.DELIVERY_ORDER:
+    if message_status not in outbox.DELIVERY_ORDER:
         abort(400, description="MessageStatus is missing or not one Twilio sends.")
+    error_code = _error_code()
     session = request_session()
-    reminders.record_delivery(session, message_sid, message_status, _error_code(), now())
+    outbox.record_delivery(session, message_sid, message_status, error_code, failure_for(error_code), now())
     session.commit()
     return Response(status=204)

@@ -1,9 +1,9 @@
 """Messages left while the database was unreachable, kept on disk until it answers again.
 
 One small JSON file a recording, written atomically (a temporary file renamed into place) and
-named after the RecordingSid, so Twilio retrying the same step keeps one copy. Whoever notices
-the database is back — `/healthz`, polled by the load balancer, or the clock's housekeeping —
-stores them as voicemails and removes the files.
+named after the RecordingSid, so Twilio retrying the same step keeps one copy. The clock's
+housekeeping stores them as voicemails once the database answers, and removes the files;
+`/healthz` says how many wait.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
 from ivr import calls
-from ivr.db import session_scope
+from ivr.db.sessions import session_scope
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +53,16 @@ def keep_message(app: Flask, *, recording_sid: str, recording_url: str | None, d
     return True
 
 
+def spooled_messages(app: Flask) -> list[Path]:
+    """The messages waiting in the spool, oldest name first."""
+    folder = spool_dir(app)
+    return sorted(folder.glob("*.json")) if folder.is_dir() else []
+
+
 def store_spooled_messages(app: Flask) -> int:
     """Store every spooled message as a voicemail (once each); how many were stored."""
-    folder = spool_dir(app)
-    if not folder.is_dir():
-        return 0
     stored = 0
-    for path in sorted(folder.glob("*.json")):
+    for path in spooled_messages(app):
         try:
             record = json.loads(path.read_text())
             with session_scope(app) as session:

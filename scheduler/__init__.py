@@ -21,11 +21,11 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
-from ivr import callbacks, reminders, retention, spool
-from ivr.clock import now as clock_now
-from ivr.db import session_scope
+from ivr import callbacks, outbox, retention, spool
+from ivr.current_time import now as clock_now
+from ivr.db.sessions import session_scope
 from ivr.hours import LONDON
-from scheduler.dispatch import Dispatcher, Pacer
+from scheduler.dispatch import Dispatcher, SendingRate
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +34,12 @@ RETENTION_HOUR = 3  # London time
 
 
 class Clock:
-    """Everything the clock does, each job one method; one per process (its pace is shared)."""
+    """Everything the clock does, each job one method; one per process (its sending rate is shared)."""
 
-    def __init__(self, app: Flask, pacer: Pacer | None = None):
+    def __init__(self, app: Flask, rate: SendingRate | None = None):
         self.app = app
         self.stopping = threading.Event()
-        self.dispatcher = Dispatcher(app, pacer, self.stopping)
+        self.dispatcher = Dispatcher(app, rate, self.stopping)
 
     def send_due_reminders(self) -> Counter:
         with self.app.app_context():
@@ -55,7 +55,7 @@ class Clock:
     def recover_stuck_sends(self) -> Counter:
         stuck_after = timedelta(seconds=self.app.config["CLOCK_STUCK_AFTER_SECONDS"])
         with self.app.app_context(), session_scope(self.app) as session:
-            released, unknown = reminders.recover_stuck(session, clock_now(), stuck_after)
+            released, unknown = outbox.recover_stuck(session, clock_now(), stuck_after)
         if released or unknown:
             log.warning("recovered texts left by a stopped clock: %d back in the queue, %d flagged for staff "
                         "(they may have been sent; never resent)", released, unknown)

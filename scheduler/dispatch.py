@@ -1,5 +1,6 @@
-"""Sending due reminders: claim a batch, hand each text to the gateway at a steady pace, record
-what happened. Rows are streamed a batch at a time; the table is never loaded whole."""
+"""Sending due reminders: claim a batch, hand each text to the gateway, never faster than the
+number may send, and record what happened. Rows are claimed a batch at a time; the table is never
+loaded whole."""
 
 from __future__ import annotations
 
@@ -10,16 +11,16 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from flask import Flask
 from sqlalchemy import Row
-from sqlalchemy.orm import Session
 
-from ivr import reminders
-from ivr.clock import now as clock_now
-from ivr.db import session_scope, standalone_write
+from ivr import outbox
+from ivr.current_time import now as clock_now
+from ivr.db.sessions import session_scope
 from ivr.gateway import SendFailed
 from ivr.hours import in_quiet_hours
 from ivr.models import Reminder, ReminderStatus
@@ -29,8 +30,7 @@ log = logging.getLogger(__name__)
 
 # Small enough that a stopped clock hands little back, big enough that claiming is cheap.
 CLAIM_BATCH = 100
-# Texts handed to Twilio at once. Each send first commits "sending" durably (so a crash never
-# resends); with a few in flight the database writes those commits together. The pace is shared.
+# Texts handed to Twilio at once: while one waits for Twilio's answer, others are being written.
 SENDERS = 4
 
 
@@ -39,38 +39,59 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-class Pacer:
-    """Spaces sends so that no more than `rate` go in any second (rate 0: no limit).
+class SendingRate:
+    """At most `per_second` texts reach Twilio in any one second (0: no limit); below 1, one text
+    every 1/`per_second` seconds.
 
-    `clock` and `sleep` are injectable so tests can check the pace without waiting for it.
+    A sender takes a turn before it starts on a text, and the turn comes free again a full window
+    after its request to Twilio has ended. So the texts of any window's worth of turns left more
+    than a window apart, however long writing to the database or Twilio's answer took, and
+    senders in several threads share one rate.
     """
 
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
-        self.interval = 1.0 / rate if rate > 0 else 0.0
-        self.clock = clock
-        self.sleep = sleep
-        self.next_at = float("-inf")
-        self.lock = threading.Lock()
+    def __init__(self, per_second: float):
+        self.limited = per_second > 0
+        self.turns, self.window = (int(per_second), 1.0) if per_second >= 1 or not self.limited else (1, 1 / per_second)
+        self.free = self.turns
+        self.coming_free: deque[float] = deque()  # when each turn in its cooling window comes free
+        self.changed = threading.Condition()
 
-    def wait(self) -> None:
-        """Return when the next send may go (senders in several threads share one pace)."""
-        with self.lock:
-            now = self.clock()
-            slot = max(now, self.next_at)
-            self.next_at = slot + self.interval
-        if slot > now:
-            self.sleep(slot - now)
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Wait for a turn, and hold it while the block sends one text."""
+        if not self.limited:
+            yield
+            return
+        with self.changed:
+            while not self._take():
+                wait = self.coming_free[0] - time.monotonic() if self.coming_free else None
+                self.changed.wait(wait)
+        try:
+            yield
+        finally:
+            with self.changed:
+                self.coming_free.append(time.monotonic() + self.window)
+                self.changed.notify()
+
+    def _take(self) -> bool:
+        now = time.monotonic()
+        while self.coming_free and self.coming_free[0] <= now:
+            self.coming_free.popleft()
+            self.free += 1
+        if self.free:
+            self.free -= 1
+            return True
+        return False
 
 
 class Dispatcher:
     """One clock process's sender. Two dispatchers never send the same reminder: each works only
     on the rows its own claim took."""
 
-    def __init__(self, app: Flask, pacer: Pacer | None = None, stopping: threading.Event | None = None):
+    def __init__(self, app: Flask, rate: SendingRate | None = None, stopping: threading.Event | None = None):
         self.app = app
         self.gateway = app.extensions["gateway"]
-        self.pacer = pacer or Pacer(app.config["SMS_RATE_PER_SECOND"])
+        self.rate = rate or SendingRate(app.config["SMS_RATE_PER_SECOND"])
         self.stopping = stopping or threading.Event()
         self.worker = worker_name()
         public_url = app.config.get("PUBLIC_URL")
@@ -80,89 +101,88 @@ class Dispatcher:
         """Send every reminder due now (in batches), unless it is the quiet hours; count outcomes."""
         outcomes: Counter = Counter()
         with session_scope(self.app) as session:
-            outcomes["missed"] += reminders.mark_missed(session, clock_now())
+            outcomes["missed"] += outbox.mark_missed(session, clock_now())
         while not self.stopping.is_set():
             now = clock_now()
             if in_quiet_hours(now):
                 break  # what is due waits for 08:00, or is marked missed if too late by then
             with session_scope(self.app) as session:
-                claimed = reminders.claim_due_reminders(session, now, CLAIM_BATCH, self.worker)
+                claimed = outbox.claim_due_reminders(session, now, CLAIM_BATCH, self.worker)
             if not claimed:
                 break
-            self._send_batch(deque(claimed), outcomes)
+            outcomes += self.send_claimed(claimed)
         return +outcomes
 
-    def _send_batch(self, claimed: deque[int], outcomes: Counter) -> None:
-        """Send a claimed batch from SENDERS threads; hand back, unsent, whatever was not started."""
-        lock, failures = threading.Lock(), []
+    def send_claimed(self, claimed: list[int]) -> Counter:
+        """Send reminders this dispatcher claimed, from SENDERS threads; hand back, unsent,
+        whatever was not started when it stops or fails."""
+        waiting, outcomes, failures = deque(claimed), Counter(), []
+        lock = threading.Lock()
 
         def next_id() -> int | None:
             with lock:
-                if claimed and not self.stopping.is_set() and not failures:
-                    return claimed.popleft()
+                if waiting and not self.stopping.is_set() and not failures:
+                    return waiting.popleft()
                 return None
 
         def sender() -> None:
             try:
-                # One session per sender for the rarer steps (a refusal, a failure), committed at
-                # each; the two writes of every text take a pooled standalone connection each.
-                with self.app.app_context(), session_scope(self.app) as session:
+                with self.app.app_context():
                     while (reminder_id := next_id()) is not None:
-                        outcome = self._send_one(session, reminder_id)
+                        outcome = self._send_one(reminder_id)
                         with lock:
                             outcomes[outcome] += 1
             except Exception as error:  # noqa: BLE001 - raised again below, after the others stop
                 failures.append(error)
 
-        threads = [threading.Thread(target=sender, name=f"sender-{n}") for n in range(min(SENDERS, len(claimed)))]
+        threads = [threading.Thread(target=sender, name=f"sender-{n}") for n in range(min(SENDERS, len(waiting)))]
         try:
             for thread in threads:
                 thread.start()
         finally:
             for thread in threads:
                 thread.join()
-            if claimed:  # stopping, or an error: hand back what was not started, unsent
+            if waiting:
                 with session_scope(self.app) as session:
-                    reminders.release_claims(session, list(claimed), self.worker, clock_now())
+                    outbox.release_claims(session, list(waiting), self.worker, clock_now())
         if failures:
             raise failures[0]
+        return outcomes
 
-    def _send_one(self, session: Session, reminder_id: int) -> str:
-        """Send one claimed reminder in two writes: one statement checks it is still wanted and marks
-        it "sending", committed before Twilio is asked; once Twilio has answered, one records that
-        it went. On PostgreSQL each commits as it runs (no BEGIN or COMMIT round trips)."""
-        self.pacer.wait()
-        now = clock_now()
-        with standalone_write(self.app) as connection:
-            text = reminders.begin_send(connection, reminder_id, self.worker, now)
-        if text is None:
-            return self._not_sent(session, reminder_id, now)
-        try:
-            sid = self.gateway.send_text(text.to_number, text.body, self.status_callback_url,
-                                         reminders.validity(text.useful_until, now))
-        except SendFailed as failed:
-            reminder = session.get(Reminder, reminder_id, populate_existing=True)
-            reminders.record_failure(session, reminder, failed.failure, failed.code, clock_now())
-            session.commit()
-            return self._log(reminder, ReminderStatus(reminder.status))
-        with standalone_write(self.app) as connection:
-            reminders.record_sent(connection, reminder_id, sid, self.gateway.simulated, clock_now())
+    def _send_one(self, reminder_id: int) -> str:
+        """Send one claimed reminder: a committed "sending" mark, made only if the text may still go,
+        before Twilio is asked (so a crash never sends it twice), then what Twilio answered."""
+        with self.rate.turn():
+            now = clock_now()
+            with session_scope(self.app) as session:
+                text = outbox.begin_send(session, reminder_id, self.worker, now)
+            if text is None:
+                return self._not_sent(reminder_id, now)
+            try:
+                sid = self.gateway.send_text(text.to_number, text.body, self.status_callback_url,
+                                             outbox.validity(text.useful_until, now))
+            except SendFailed as failed:
+                with session_scope(self.app) as session:
+                    reminder = session.get(Reminder, reminder_id)
+                    outbox.record_failure(session, reminder, failed.failure, failed.code, clock_now())
+                    return self._log(reminder, ReminderStatus(reminder.status))
+        with session_scope(self.app) as session:
+            outbox.record_sent(session, reminder_id, sid, self.gateway.simulated, clock_now())
         return self._log(text, ReminderStatus.SENT)
 
-    def _not_sent(self, session: Session, reminder_id: int, now: datetime) -> str:
+    def _not_sent(self, reminder_id: int, now: datetime) -> str:
         """A claimed reminder `begin_send` declined: settle it (cancelled, missed) and say why."""
-        reminder = reminders.settle_unsendable(session, reminder_id, self.worker, now)
-        session.commit()
-        if reminder is None:
-            return "taken_elsewhere"
-        return self._log(reminder, ReminderStatus(reminder.status))
+        with session_scope(self.app) as session:
+            reminder = outbox.settle_unsendable(session, reminder_id, self.worker, now)
+            if reminder is None:
+                return "taken_elsewhere"
+            return self._log(reminder, ReminderStatus(reminder.status))
 
     def _log(self, reminder: Reminder | Row, status: ReminderStatus) -> str:
         """Log what became of a reminder (the number masked, never the words); return the outcome."""
-        simulated = self.gateway.simulated
         error_code = getattr(reminder, "error_code", None)
         outcome = {ReminderStatus.PENDING: "retrying",
-                   ReminderStatus.SENT: "simulated" if simulated else "sent"}.get(status, status.value)
+                   ReminderStatus.SENT: "simulated" if self.gateway.simulated else "sent"}.get(status, status.value)
         level = logging.WARNING if status in (ReminderStatus.UNKNOWN, ReminderStatus.FAILED) else logging.INFO
         log.log(level, "%s reminder %s for callback %s to %s: %s%s", reminder.kind, reminder.id,
                 reminder.callback_id, mask(reminder.to_number), outcome,

@@ -22,13 +22,13 @@ from sqlalchemy.engine import make_url
 from twilio.request_validator import RequestValidator
 
 from ivr import create_app
-from ivr.db import session_scope, upgrade
+from ivr.db.migrations import upgrade
+from ivr.db.sessions import session_scope
 from ivr.models import Base, Callback
 from ivr.walker import Call
+from tests.twilio_double import ACCOUNT_SID, AUTH_TOKEN, TwilioDouble
 
 PUBLIC_URL = "https://rj-helpline.example.org"
-AUTH_TOKEN = "test-auth-token-0123456789abcdef"
-ACCOUNT_SID = "AC" + "0" * 32
 HELPLINE_NUMBER = "+441642000000"
 # Ofcom's drama ranges (07700 900xxx) are not valid numbers to phonenumbers, so tests use these.
 MOBILE = "+447911123456"
@@ -99,6 +99,13 @@ def app(app_config: dict):
     app = create_app(app_config)
     yield app
     app.extensions["db.engine"].dispose()
+
+
+@pytest.fixture
+def double():
+    """Twilio's REST API, played locally: the real twilio SDK talks HTTP to it (tests/twilio_double.py)."""
+    with TwilioDouble() as running:
+        yield running
 
 
 @pytest.fixture
@@ -218,14 +225,14 @@ def make_callback(app):
 
     By default the first window still open now, for a mobile that agreed to texts and voicemail.
     """
-    from ivr import callbacks, closures, clock
+    from ivr import callbacks, closures, current_time
     from ivr.phone import is_mobile
 
     def make(*, day=None, window: str = "morning", phone_number: str = MOBILE, region: str = "cleveland",
              voicemail_ok: bool = True, texts_ok: bool = True, call_sid: str | None = None) -> int:
         helpline = app.extensions["helpline"]
         with app.app_context(), session_scope(app) as session:
-            now = clock.now()
+            now = current_time.now()
             if day is None:
                 hours = closures.office_hours(session, helpline, now)
                 chosen = callbacks.open_slots(helpline, callbacks.offered_days(helpline, hours, now)[0], now)[0]

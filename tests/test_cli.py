@@ -40,40 +40,11 @@ def test_bad_dates_get_a_clear_answer_and_change_nothing(runner, session):
     assert closures.list_closures(session, since=date(2000, 1, 1)) == []
 
 
-class FakeMonotonic:
-    def __init__(self):
-        self.seconds = 0.0
+def test_closed_now_switched_on_from_the_command_line_reaches_the_very_next_caller(runner, phone):
+    """An emergency switch must not wait for a web worker to notice it."""
+    from tests.conftest import MOBILE, MONDAY_MORNING
 
-    def __call__(self) -> float:
-        return self.seconds
-
-
-def test_office_hours_are_reused_briefly_and_a_change_elsewhere_is_seen_within_the_cache_time(app, session):
-    from ivr.models import CLOSED_NOW, Switch
-
-    helpline, now, ticks = app.extensions["helpline"], utc(2026, 12, 2, 11), FakeMonotonic()
-    cache = closures.OfficeHoursCache(5, clock=ticks)
-    load = lambda: closures.office_hours(session, helpline, now)  # noqa: E731
-    assert cache.get(now, load).is_open(now)
-
-    # Another process (another web worker, the CLI) switches "closed now" on: not through this module.
-    session.add(Switch(name=CLOSED_NOW, on=True, changed_by="elsewhere"))
-    session.commit()
-    ticks.seconds = 4.9
-    assert cache.get(now, load).is_open(now)  # still the hours read a moment ago
-    ticks.seconds = 5.1
-    assert not cache.get(now, load).is_open(now)  # seen within the cache time
-
-
-def test_a_change_made_in_this_process_applies_at_once(app, session):
-    helpline, now, ticks = app.extensions["helpline"], utc(2026, 12, 2, 11), FakeMonotonic()
-    cache = closures.OfficeHoursCache(5, clock=ticks)
-    load = lambda: closures.office_hours(session, helpline, now)  # noqa: E731
-    assert cache.get(now, load).is_open(now)
-    closures.set_closed_now(session, True, by="admin", now=now)
-    session.commit()
-    assert not cache.get(now, load).is_open(now)
-    closures.add_closure(session, date(2026, 12, 3))
-    closures.set_closed_now(session, False, by="admin", now=now)
-    session.commit()
-    assert not cache.get(now, load).is_working_day(date(2026, 12, 3))
+    assert "Putting you through" in phone.ring(MOBILE, at=MONDAY_MORNING).press("3").press("1").heard
+    assert runner.invoke(args=["closures", "closed-now", "on"]).exit_code == 0
+    call = phone.ring(MOBILE, at=MONDAY_MORNING).press("3").press("1")
+    assert "We open again" in call.heard and "Putting you through" not in call.heard

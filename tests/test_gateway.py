@@ -7,17 +7,10 @@ import pytest
 
 from ivr import create_app
 from ivr.gateway import RecordingUnavailable, SendFailed, SimulatedGateway, TwilioGateway
-from ivr.reminders import Failure
+from ivr.outbox import Failure
 from tests.conftest import HELPLINE_NUMBER, MOBILE, PUBLIC_URL
-from tests.twilio_double import TwilioDouble
 
 RECORDING = "RE" + "1" * 32
-
-
-@pytest.fixture
-def double():
-    with TwilioDouble() as double:
-        yield double
 
 
 @pytest.fixture
@@ -97,7 +90,7 @@ def test_a_messaging_service_sends_instead_of_the_number_when_configured(app_con
     (429, 20429, Failure.TEMPORARY),      # slow down: try again later
     (500, None, Failure.AMBIGUOUS),       # Twilio may have taken it
     (503, None, Failure.AMBIGUOUS),
-    (400, 21610, Failure.PERMANENT),      # the number said STOP to Twilio
+    (400, 21610, Failure.OPTED_OUT),      # the number said STOP to Twilio
     (400, 21211, Failure.PERMANENT),      # not a valid number
     (400, 21614, Failure.PERMANENT),      # not a mobile
     (400, 30003, Failure.RETRY_ONCE),

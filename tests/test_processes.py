@@ -33,7 +33,6 @@ from ivr.config import PROJECT_DIR, SETTINGS
 from ivr.models import Callback, Reminder, ReminderStatus
 from ivr.walker import Call
 from tests.conftest import HELPLINE_NUMBER, PUBLIC_URL, book
-from tests.twilio_double import TwilioDouble
 
 pytest.importorskip("gunicorn", reason="gunicorn is not installed, so the web workers cannot be started")
 
@@ -105,12 +104,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-@pytest.fixture
-def double():
-    with TwilioDouble() as running:
-        yield running
 
 
 @pytest.fixture

@@ -9,15 +9,8 @@ from ivr.gateway import TwilioGateway
 from ivr.models import Call, Callback, CallbackEvent, CallbackStatus, InboundText, Reminder, Voicemail
 from ivr.retention import REDACTED, apply_retention
 from tests.conftest import LANDLINE, MOBILE, utc
-from tests.twilio_double import TwilioDouble
 
 NOW = utc(2026, 11, 24, 3, 0)
-
-
-@pytest.fixture
-def double():
-    with TwilioDouble() as double:
-        yield double
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import time as time_module
 from datetime import date, datetime, time, timedelta
 
 import pytest
@@ -15,9 +16,8 @@ from ivr import create_app
 from ivr.hours import LONDON, london_time
 from ivr.models import Callback, CallbackStatus, OptOut, Reminder, ReminderStatus
 from scheduler import Clock, build_scheduler, run_once
-from scheduler.dispatch import Pacer
+from scheduler.dispatch import Dispatcher, SendingRate
 from tests.conftest import MOBILE, PUBLIC_URL, book, utc
-from tests.twilio_double import TwilioDouble
 
 MONDAY = date(2026, 11, 30)
 BOOKED = utc(2026, 11, 26, 10)
@@ -37,12 +37,6 @@ class FrozenClock:
 
 
 @pytest.fixture
-def double():
-    with TwilioDouble() as double:
-        yield double
-
-
-@pytest.fixture
 def clock():
     return FrozenClock(BOOKED)
 
@@ -56,14 +50,14 @@ def app_config(app_config, double, clock):
 
 
 def booked(app, starts=WINDOW[0], ends=WINDOW[1], number=MOBILE):
-    from ivr.db import session_scope
+    from ivr.db.sessions import session_scope
 
     with session_scope(app) as session:
         return book(session, starts, ends, BOOKED, number=number).id
 
 
 def reminders_of(app, callback_id):
-    from ivr.db import session_scope
+    from ivr.db.sessions import session_scope
 
     with session_scope(app) as session:
         rows = session.scalars(select(Reminder).where(Reminder.callback_id == callback_id).order_by(Reminder.due_at)).all()
@@ -72,7 +66,7 @@ def reminders_of(app, callback_id):
 
 
 def callback(app, callback_id):
-    from ivr.db import session_scope
+    from ivr.db.sessions import session_scope
 
     with session_scope(app) as session:
         found = session.get(Callback, callback_id)
@@ -133,7 +127,7 @@ def test_reminders_that_fell_due_while_the_clock_was_down_are_missed_once_useles
 
 
 def test_a_number_that_said_stop_gets_nothing_even_if_its_texts_were_already_queued(app, double, clock):
-    from ivr.db import session_scope
+    from ivr.db.sessions import session_scope
 
     callback_id = booked(app)
     with session_scope(app) as session:  # the opt-out arrives without cancelling (as if mid-pass)
@@ -144,72 +138,62 @@ def test_a_number_that_said_stop_gets_nothing_even_if_its_texts_were_already_que
     assert reminders_of(app, callback_id)[0].status == ReminderStatus.CANCELLED
 
 
-def while_waiting_to_send(monkeypatch, happening):
-    """Make `happening` take place once, after the clock has claimed texts, while it waits its turn
-    to send the first (the pace of 10 a second can keep a claimed text waiting for seconds)."""
-    wait = Pacer.wait
-    happened = []
+def claimed_by(dispatcher, moment):
+    """What the clock claimed at `moment`, before it sends any of it (committed, as in a pass)."""
+    from ivr import outbox
+    from ivr.db.sessions import session_scope
 
-    def happening_first(pacer):
-        if not happened:
-            happened.append(happening())
-        wait(pacer)
-
-    monkeypatch.setattr(Pacer, "wait", happening_first)
+    with session_scope(dispatcher.app) as session:
+        return outbox.claim_due_reminders(session, moment, 100, dispatcher.worker)
 
 
-def test_a_stop_that_arrives_after_the_clock_claimed_the_text_still_stops_it(app, double, clock, monkeypatch):
-    from ivr.db import session_scope
-
-    def stop():
-        with session_scope(app) as session:
-            session.add(OptOut(phone_number=MOBILE, opted_out_at=DAY_BEFORE))
-
+def test_a_stop_that_arrives_after_the_clock_claimed_the_text_still_stops_it(app, double, clock, twilio):
     callback_id = booked(app)
-    while_waiting_to_send(monkeypatch, stop)
     clock.moment = DAY_BEFORE
-    assert run_once(app) == {"cancelled": 1}
+    dispatcher = Dispatcher(app)
+    claimed = claimed_by(dispatcher, DAY_BEFORE)
+    # A claimed text can wait seconds for its turn (10 a second); the STOP comes in meanwhile.
+    twilio.post("/sms/incoming", {"MessageSid": "SM" + "5" * 32, "From": MOBILE, "Body": "STOP"})
+    assert dispatcher.send_claimed(claimed) == {"cancelled": 1}
     assert double.messages == []
     assert reminders_of(app, callback_id)[0].status == ReminderStatus.CANCELLED
 
 
-def test_a_text_claimed_in_time_but_stalled_until_the_window_opened_is_missed_not_sent(app, double, clock, monkeypatch):
+def test_a_text_claimed_in_time_but_stalled_until_the_window_opened_is_missed_not_sent(app, double, clock):
     callback_id = booked(app)
-    clock.moment = DAY_BEFORE
-
-    def stalled():  # the clock stalls between its claim and the send, until the callback window opens
-        clock.moment = WINDOW[0]
-
-    while_waiting_to_send(monkeypatch, stalled)
-    assert run_once(app) == {"missed": 2}  # the day-before text, then the hour-before one, now due too
+    dispatcher = Dispatcher(app)
+    claimed = claimed_by(dispatcher, DAY_BEFORE)
+    clock.moment = WINDOW[0]  # the clock stalls between its claim and the send, until the window opens
+    assert dispatcher.send_claimed(claimed) == {"missed": 1}
+    assert run_once(app) == {"missed": 1}  # the hour-before text, due meanwhile, is too late as well
     assert double.messages == []
     assert [r.status for r in reminders_of(app, callback_id)] == [ReminderStatus.MISSED] * 2
 
 
-def test_a_stop_withdrawn_while_the_clock_weighed_the_text_lets_it_go_once(app, double, clock, monkeypatch):
-    from ivr import reminders
-    from ivr.db import session_scope
+def test_a_stop_withdrawn_while_the_clock_weighed_the_text_lets_it_go_once(app, double, clock):
+    from ivr import outbox
+    from ivr.db.sessions import session_scope
 
     callback_id = booked(app)
     with session_scope(app) as session:
         session.add(OptOut(phone_number=MOBILE, opted_out_at=BOOKED))
-    settle_unsendable = reminders.settle_unsendable
-
-    def start_said_meanwhile(session, *args):  # START arrives just after the clock saw the STOP
-        with session_scope(app) as other:
-            other.query(OptOut).delete()
-        return settle_unsendable(session, *args)
-
-    monkeypatch.setattr(reminders, "settle_unsendable", start_said_meanwhile)
     clock.moment = DAY_BEFORE
-    assert run_once(app) == {"retrying": 1, "sent": 1}  # handed back unsent, then claimed again and sent
+    dispatcher = Dispatcher(app)
+    [day_before] = claimed_by(dispatcher, DAY_BEFORE)
+    with session_scope(app) as session:
+        assert outbox.begin_send(session, day_before, dispatcher.worker, DAY_BEFORE) is None  # the STOP holds it
+    with session_scope(app) as session:  # START arrives just after the clock saw the STOP
+        session.delete(session.get(OptOut, MOBILE))
+    with session_scope(app) as session:
+        assert outbox.settle_unsendable(session, day_before, dispatcher.worker, DAY_BEFORE).status == "pending"
+    assert run_once(app) == {"sent": 1}  # handed back unsent, then claimed again and sent
     assert len(double.messages) == 1
     assert reminders_of(app, callback_id)[0].status == ReminderStatus.SENT
 
 
 @pytest.mark.parametrize("status", [CallbackStatus.CANCELLED, CallbackStatus.REARRANGE, CallbackStatus.COMPLETED])
 def test_no_reminder_for_a_callback_no_longer_expected(app, double, clock, status):
-    from ivr.db import session_scope
+    from ivr.db.sessions import session_scope
 
     callback_id = booked(app)
     with session_scope(app) as session:
@@ -261,7 +245,7 @@ def test_an_answer_that_leaves_it_unknown_is_flagged_and_never_resent(app, doubl
 
 
 def test_twilio_saying_the_number_opted_out_stops_all_its_texts(app, double, clock):
-    from ivr.db import session_scope
+    from ivr.db.sessions import session_scope
 
     callback_id = booked(app)
     clock.moment = DAY_BEFORE
@@ -289,7 +273,7 @@ def test_an_invalid_or_landline_number_fails_for_good(app, double, clock, code):
 
 
 def test_rows_left_by_a_crashed_clock_are_recovered_and_a_maybe_sent_text_never_resent(app, double, clock):
-    from ivr.db import session_scope
+    from ivr.db.sessions import session_scope
 
     first = booked(app)
     second = booked(app, number="+447911123457")
@@ -307,7 +291,7 @@ def test_rows_left_by_a_crashed_clock_are_recovered_and_a_maybe_sent_text_never_
 
 
 def test_callbacks_whose_window_passed_with_no_outcome_become_overdue(app, clock):
-    from ivr.db import session_scope
+    from ivr.db.sessions import session_scope
 
     waiting, rearranging = booked(app), booked(app)
     with session_scope(app) as session:
@@ -324,50 +308,43 @@ def test_callbacks_whose_window_passed_with_no_outcome_become_overdue(app, clock
 # --- pace, concurrency, the process ---------------------------------------------------------------
 
 
-class FakeTime:
-    def __init__(self):
-        self.now = 0.0
-        self.sends: list[float] = []
-
-    def monotonic(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
+def busiest_second(moments: list[float]) -> int:
+    """The most of `moments` (seconds) that fall in any one second."""
+    return max(sum(1 for t in moments if start <= t < start + 1) for start in moments)
 
 
-def test_the_pacer_never_lets_more_than_the_rate_go_in_a_second():
-    fake = FakeTime()
-    pacer = Pacer(8, clock=fake.monotonic, sleep=fake.sleep)  # 1/8 s: exact in binary, no rounding
-    for _ in range(35):
-        pacer.wait()
-        fake.sends.append(fake.now)
-    assert max(sum(1 for t in fake.sends if start <= t < start + 1) for start in fake.sends) == 8
-    assert fake.now == pytest.approx(34 / 8)
+def test_the_sending_rate_never_lets_more_than_its_number_go_in_a_second():
+    rate, sends = SendingRate(8), []
+    for _ in range(20):
+        with rate.turn():
+            sends.append(time_module.monotonic())
+    assert busiest_second(sends) == 8
+    assert sends[-1] - sends[0] >= 2  # 20 texts: the 9th and 17th each wait for a second to pass
 
 
-def test_a_pass_keeps_to_the_sending_rate(app, double, clock):
+def test_a_pass_keeps_to_the_sending_rate_as_twilio_sees_it(app, double, clock):
     for n in range(12):
         booked(app, number=f"+4479111234{n:02d}")
     clock.moment = DAY_BEFORE
-    fake = FakeTime()
-    assert Clock(app, Pacer(5, clock=fake.monotonic, sleep=fake.sleep)).run_once() == {"sent": 12}
-    assert fake.now == pytest.approx(11 / 5)  # 12 texts at 5 a second: 2.2 seconds from first to last
+    assert Clock(app, SendingRate(5)).run_once() == {"sent": 12}
+    arrivals = [m.received_at for m in double.messages]
+    assert busiest_second(arrivals) == 5
+    assert arrivals[-1] - arrivals[0] >= 2  # 12 texts at 5 a second
 
 
 def test_a_claim_takes_at_most_its_batch_oldest_first(app, clock):
-    from ivr import reminders
-    from ivr.db import session_scope
+    from ivr import outbox
+    from ivr.db.sessions import session_scope
 
     for n in range(4):
         booked(app, number=f"+4479111234{n:02d}")
     with session_scope(app) as session:
-        claimed = reminders.claim_due_reminders(session, HOUR_BEFORE, 3, "clock-a")
+        claimed = outbox.claim_due_reminders(session, HOUR_BEFORE, 3, "clock-a")
         rows = [session.get(Reminder, i) for i in claimed]
         assert len(claimed) == 3 and all(r.kind == "day_before" and r.claimed_by == "clock-a" for r in rows)
-        assert len(reminders.claim_due_reminders(session, HOUR_BEFORE, 10, "clock-b")) == 5
+        assert len(outbox.claim_due_reminders(session, HOUR_BEFORE, 10, "clock-b")) == 5
         session.rollback()  # a claim is part of its caller's transaction (not committed on its own)
-        assert reminders.claim_due_reminders(session, HOUR_BEFORE, 3, "clock-c") == claimed
+        assert outbox.claim_due_reminders(session, HOUR_BEFORE, 3, "clock-c") == claimed
 
 
 def test_two_clocks_at_once_send_each_text_exactly_once(app_config, double, clock):
@@ -383,7 +360,7 @@ def test_two_clocks_at_once_send_each_text_exactly_once(app_config, double, cloc
         start.wait()
         try:
             # Paced so that neither clock can finish everything before the other has begun.
-            results.append(Clock(app, Pacer(400)).send_due_reminders())
+            results.append(Clock(app, SendingRate(400)).send_due_reminders())
         except Exception as error:  # a thread's exception would otherwise go unnoticed
             results.append(error)
 
@@ -415,7 +392,7 @@ def test_the_scheduler_ticks_in_london_time_one_job_instance_at_a_time(app):
 
 
 def test_the_clock_applies_retention_with_the_configured_ages(app_config, double, clock):
-    from ivr.db import session_scope
+    from ivr.db.sessions import session_scope
     from ivr.models import Voicemail
 
     app_config.update(RETENTION_RECORDING_DAYS=7)

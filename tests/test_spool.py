@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from ivr import create_app
 from ivr.models import Voicemail
+from ivr.spool import store_spooled_messages
 from scheduler import run_once
 from tests.conftest import MOBILE, SATURDAY, Phone, TwilioSigner
 
@@ -36,13 +37,13 @@ def leave_message_during_outage(down) -> Phone:
 
 
 def voicemails(app) -> list[Voicemail]:
-    from ivr.db import session_scope
+    from ivr.db.sessions import session_scope
 
     with session_scope(app) as session:
         return list(session.scalars(select(Voicemail)))
 
 
-def test_the_message_waits_in_the_spool_until_the_health_check_finds_the_database(outage):
+def test_the_message_waits_in_the_spool_until_the_clock_finds_the_database(outage):
     down, back = outage
     phone = leave_message_during_outage(down)
     phone.replay_last()  # Twilio retrying the step keeps one copy
@@ -50,26 +51,30 @@ def test_the_message_waits_in_the_spool_until_the_health_check_finds_the_databas
     spooled = list(Path(down.config["SPOOL_DIR"]).glob("*.json"))
     assert len(spooled) == 1
 
-    assert down.test_client().get("/healthz").status_code == 503
+    health = down.test_client().get("/healthz")
+    assert (health.status_code, health.json["spooled_messages"]) == (503, 1)
+    assert store_spooled_messages(down) == 0  # still down: the message waits
     assert spooled[0].exists()
 
-    assert back.test_client().get("/healthz").status_code == 200
+    assert run_once(back)["spooled_messages_stored"] == 1
     kept = voicemails(back)
     assert [(v.region, v.from_number, v.duration_seconds, v.status) for v in kept] == [("vcas", MOBILE, 25, "new")]
     assert not spooled[0].exists()
-    back.test_client().get("/healthz")
+    assert back.test_client().get("/healthz").json["spooled_messages"] == 0
+    run_once(back)
     assert len(voicemails(back)) == 1
 
 
-def test_the_clock_stores_spooled_messages_too(outage):
+def test_the_health_check_only_reads(outage):
     down, back = outage
     leave_message_during_outage(down).stop()
-    assert run_once(back)["spooled_messages_stored"] == 1
-    assert len(voicemails(back)) == 1
+    assert back.test_client().get("/healthz").json == {"status": "ok", "database": "ok", "spooled_messages": 1}
+    assert voicemails(back) == []
 
 
-def test_an_unreadable_spool_entry_does_not_stop_the_health_check(app, client):
+def test_an_unreadable_spool_entry_does_not_stop_the_clock_or_the_health_check(app, client):
     folder = Path(app.config["SPOOL_DIR"])
     folder.mkdir(parents=True)
     (folder / "RE123.json").write_text("{not json")
+    assert run_once(app).get("spooled_messages_stored", 0) == 0
     assert client.get("/healthz").status_code == 200

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from ivr.db import session_scope
+from ivr.db.sessions import session_scope
 from ivr.models import Callback, CallbackEvent, InboundText, Reminder, Voicemail
 from tests.conftest import LANDLINE, MOBILE, STAFF_PASSWORD, StaffActions
 

@@ -6,16 +6,9 @@ from sqlalchemy import select
 
 from ivr.models import AuditEvent, Voicemail
 from tests.conftest import MOBILE
-from tests.twilio_double import TwilioDouble
 
 RECORDING = "RE" + "1" * 32
 AUDIO = b"ID3\x03\x00 a message from a caller"
-
-
-@pytest.fixture
-def double():
-    with TwilioDouble() as running:
-        yield running
 
 
 @pytest.fixture

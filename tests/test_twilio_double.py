@@ -14,12 +14,6 @@ RE_SID = "RE" + "1" * 32
 
 
 @pytest.fixture
-def double():
-    with TwilioDouble(hang_seconds=5) as d:
-        yield d
-
-
-@pytest.fixture
 def client(double):
     return sdk_client(double, ACCOUNT_SID, AUTH_TOKEN, timeout=1)
 

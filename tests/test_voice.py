@@ -396,36 +396,3 @@ def test_when_neither_database_nor_spool_can_keep_a_message_the_caller_is_told(p
     monkeypatch.setattr("ivr.calls.add_voicemail", broken)
     call.record(30)
     assert "We may not have kept your message." in call.heard and call.ended
-
-
-# --- last words built once ------------------------------------------------------------------------
-
-
-def test_a_goodbye_built_once_says_each_callers_own_digits_as_if_built_for_them_alone(app):
-    """The words callers share are built once; each caller's digits are put in, escaped as XML."""
-    import tomllib
-
-    from twilio.twiml.voice_response import VoiceResponse
-
-    from ivr.prompts import PROMPTS_FILE, Prompts
-    from ivr.voice import kit
-
-    raw = tomllib.loads(PROMPTS_FILE.read_text())
-    raw["windows"]["morning"] = "the morning & early afternoon"
-    raw["say"]["test_goodbye"] = ["On {{ day|day }}, {{ window.id|window }}.", "{% if early %}Early.{% endif %}",
-                                  "Yours <ends> {{ ending|digits }}; {{ day|weekday }} & {{ ending }}.", "Bye."]
-    raw["say"]["test_spanning"] = ["{% if early %}Early, {{ ending|digits }}.", "Still early.{% endif %}", "Bye."]
-    app.extensions["prompts"] = words = Prompts(raw)
-    window = app.extensions["helpline"].callback_window("morning")
-    with app.test_request_context():
-        for name in ("booked", "test_goodbye", "test_spanning"):
-            for day, ending in [(date(2026, 12, 1), "3456"), (date(2026, 12, 1), "0789"), (date(2026, 12, 2), "1111")]:
-                early = name == "test_spanning"
-                whole = str(kit.hang_up(VoiceResponse(), name, words, day=day, window=window, ending=ending, early=early))
-                built_once = kit.goodbye(name, day=day, window=window, early=early, personal={"ending": ending})
-                assert built_once == whole
-                assert " ".join(ending) in built_once
-        assert ">Early, 1 1 1 1.</Say><Say language=\"en-GB\" voice=\"Polly.Amy\">Still early.<" in built_once
-        test_goodbye = kit.goodbye("test_goodbye", day=day, window=window, early=False, personal={"ending": "1111"})
-        assert "Yours &lt;ends&gt; 1 1 1 1; Wednesday &amp; 1111." in test_goodbye
-        assert "the morning &amp; early afternoon" in test_goodbye and "Early" not in test_goodbye

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ivr import closures
 from ivr.models import Call, Callback
-from tests.conftest import LANDLINE, MOBILE, MONDAY_MORNING, SATURDAY, at_london, on_postgres, utc
+from tests.conftest import LANDLINE, MOBILE, MONDAY_MORNING, SATURDAY, at_london, utc
 
 LINES_VCAS = "+443030401099"
 
@@ -108,45 +108,6 @@ def test_a_retried_last_step_books_one_callback(phone, session):
     assert len(stored(session, Callback)) == 1
 
 
-
-@pytest.mark.skipif(not on_postgres(), reason="the single statement is PostgreSQL's (SQLite runs a transaction)")
-def test_on_postgresql_a_booking_is_one_statement_so_it_may_commit_as_it_runs(phone, app, session):
-    """The booking step commits as its statement runs (db.standalone_write): a second statement that
-    writes would be stored even if a later one failed, so the booking must stay one statement.
-
-    Counted at the driver, which sees every statement, whether SQLAlchemy ran it or not."""
-    import psycopg
-    from sqlalchemy import event
-
-    statements: list[str] = []
-
-    class Noting(psycopg.Cursor):
-        def execute(self, query, *args, **kwargs):
-            statements.append(str(query))
-            return super().execute(query, *args, **kwargs)
-
-    def noting(dbapi_connection, *_):
-        dbapi_connection.cursor_factory = Noting
-
-    def plain(dbapi_connection, *_):
-        dbapi_connection.cursor_factory = psycopg.Cursor
-
-    call = phone.ring(MOBILE, at=SATURDAY).press("4").press("1").press("1").press("1").press("1")
-    engines = (app.extensions["db.engine"], app.extensions["db.writer"])
-    for engine in engines:
-        event.listen(engine, "checkout", noting)
-        event.listen(engine, "checkin", plain)
-    try:
-        call.press("1")
-    finally:
-        for engine in engines:
-            event.remove(engine, "checkout", noting)
-            event.remove(engine, "checkin", plain)
-    assert "We'll call you on Monday 30 November" in call.heard
-    writes = [s for s in statements if any(verb in s for verb in ("INSERT", "UPDATE", "DELETE"))]
-    assert len(writes) == 1, writes
-    [callback] = stored(session, Callback)
-    assert [e.kind for e in callback.events] == ["booked"] and len(callback.reminders) == 2
 
 @pytest.mark.parametrize(
     ("at", "first_day", "windows"),

@@ -24,6 +24,7 @@ import json
 import re
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -67,6 +68,8 @@ class RecordedRequest:
     headers: Any        # http.client.HTTPMessage: case-insensitive .get()/[]
     auth: tuple | None  # (user, password) from basic auth, or None
     query: dict = field(default_factory=dict)
+    # When the whole request had arrived (time.monotonic, which tests' pretend times leave alone).
+    received_at: float = field(default_factory=time.monotonic)
 
 
 

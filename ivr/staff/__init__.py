@@ -6,7 +6,7 @@ from the app: sign-in sessions, the failed-sign-in limits and the security heade
 
 from flask import Blueprint, Flask
 
-bp = Blueprint("staff", __name__, url_prefix="/staff", cli_group=None,
+bp = Blueprint("staff", __name__, url_prefix="/staff",
                static_folder="static", static_url_path="/static")
 
 
@@ -17,4 +17,4 @@ def init_app(app: Flask) -> None:
 
 
 # Imported for the routes and commands they add to `bp`.
-from ivr.staff import admin, audit, auth, callback_pages, cli, display, queue, texts, voicemails  # noqa: E402,F401
+from ivr.staff import admin, audit, auth, callback_pages, display, queue, texts, voicemails  # noqa: E402,F401

@@ -9,9 +9,9 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from ivr import clock
+from ivr import current_time
 from ivr import closures as closure_store
-from ivr.db import request_session
+from ivr.db.sessions import request_session
 from ivr.hours import london
 from ivr.models import StaffUser
 from ivr.staff import accounts, bp
@@ -28,7 +28,7 @@ def admin_home():
 
 def _closures_page(form: ClosureForm, status: int = 200):
     db = request_session()
-    today = london(clock.now()).date()
+    today = london(current_time.now()).date()
     return render_template("staff/admin/closures.html", form=form, action_form=ActionForm(formdata=None),
                            closures=closure_store.list_closures(db, since=today),
                            closed_now=closure_store.is_closed_now(db)), status
@@ -71,7 +71,7 @@ def remove_closure(day: str):
 @admin_required
 def closed_now():
     on = request.form.get("state") == "on"
-    closure_store.set_closed_now(request_session(), on, by=current_user.email, now=clock.now())
+    closure_store.set_closed_now(request_session(), on, by=current_user.email, now=current_time.now())
     audit("update", "switch", detail=f"closed now {'on' if on else 'off'}")
     request_session().commit()
     flash("Closed now is ON: callers hear the closed menu." if on else "Closed now is off: normal hours apply.",
@@ -98,7 +98,7 @@ def create_account():
     if form.validate_on_submit():
         try:
             user = accounts.create_account(request_session(), form.email.data, form.password.data, form.role.data,
-                                           clock.now())
+                                           current_time.now())
         except accounts.AccountError as problem:
             form.form_errors.append(str(problem))
         else:

@@ -9,8 +9,8 @@ from flask import render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from ivr import clock
-from ivr.db import request_session
+from ivr import current_time
+from ivr.db.sessions import request_session
 from ivr.models import AuditEvent, StaffUser
 from ivr.staff import bp
 from ivr.staff.security import admin_required
@@ -21,7 +21,7 @@ RECORD_TYPES = ("callback", "voicemail", "text", "queue", "voicemails", "staff",
 
 def audit(action: str, record_type: str, record_id: int | None = None, detail: str = "") -> AuditEvent:
     """Write down that the signed-in officer did `action` to a record (never a number or a name in `detail`)."""
-    event = AuditEvent(at=clock.now(), staff_id=current_user.id, action=action, record_type=record_type,
+    event = AuditEvent(at=current_time.now(), staff_id=current_user.id, action=action, record_type=record_type,
                        record_id=record_id, detail=detail)
     request_session().add(event)
     return event

@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from ivr import clock
-from ivr.db import request_session
+from ivr import current_time
+from ivr.db.sessions import request_session
 from ivr.models import StaffUser
 from ivr.staff import accounts, bp
 from ivr.staff.forms import SignInForm
@@ -29,7 +29,7 @@ def _client_address() -> str:
 def sign_in():
     if current_user.is_authenticated:
         return redirect(url_for("staff.queue"))
-    db, now = request_session(), clock.now()
+    db, now = request_session(), current_time.now()
     if request.method == "POST":
         # Checked before the password: while locked even the right one gets 429, so guessing on
         # learns nothing, and no hashing is spent on it.

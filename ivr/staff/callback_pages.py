@@ -10,9 +10,9 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from ivr import callbacks, clock, closures
+from ivr import callbacks, closures, current_time, outbox
 from ivr.callbacks import ATTEMPT_OUTCOMES, CallbackRefused, Slot
-from ivr.db import request_session
+from ivr.db.sessions import request_session
 from ivr.models import OPEN_CALLBACK_STATUSES, Callback, InboundText, StaffUser
 from ivr.phone import is_mobile, parse_uk
 from ivr.staff import bp
@@ -22,6 +22,12 @@ from ivr.staff.forms import ActionForm, AttemptForm, CancelForm, NewCallbackForm
 
 # Officers may book further ahead than a caller's five-day menu.
 STAFF_OFFERED_DAYS = 10
+# Why a text still planned will not go (the clock's own rule, ivr.outbox.why_held).
+HELD_REASONS = {
+    outbox.Held.OPTED_OUT: "Will not be sent: this number replied STOP.",
+    outbox.Held.NOT_EXPECTED: "Will not be sent: the callback is no longer waiting for our call.",
+    outbox.Held.TOO_LATE: "Will not be sent: too close to the window to help.",
+}
 
 
 def _callback_or_404(callback_id: int) -> Callback:
@@ -55,7 +61,7 @@ def _chosen_slot(form: RescheduleForm, now: datetime) -> Slot | None:
 
 def _render(callback: Callback, status: int = 200, **forms):
     """The callback page; showing it to an officer is a view of the record, so it is audited."""
-    db, now = request_session(), clock.now()
+    db, now = request_session(), current_time.now()
     forms = {"attempt_form": AttemptForm(formdata=None), "reschedule_form": RescheduleForm(formdata=None),
              "note_form": NoteForm(formdata=None), "cancel_form": CancelForm(formdata=None),
              "action_form": ActionForm(formdata=None)} | forms
@@ -68,6 +74,7 @@ def _render(callback: Callback, status: int = 200, **forms):
     audit("view", "callback", callback.id)
     db.commit()
     return render_template("staff/callback.html", callback=callback, replies=replies, officers=officers,
+                           held=outbox.held_reminders(db, callback.id, now), held_reasons=HELD_REASONS,
                            outcomes=ATTEMPT_OUTCOMES, is_open=callback.status in OPEN_CALLBACK_STATUSES,
                            audit_rows=events_for("callback", callback.id), **forms), status
 
@@ -80,7 +87,7 @@ def callback_page(callback_id: int):
 def _act(callback_id: int, form, form_name: str, change, done: str):
     """Validate `form`, make the change, audit it and go back to the page; on a problem show why."""
     callback = _callback_or_404(callback_id)
-    now = clock.now()
+    now = current_time.now()
     if form_name == "reschedule_form":
         _offer_windows(form, now)
     if form.validate_on_submit():
@@ -154,7 +161,7 @@ def assign_to_me(callback_id: int):
 @bp.route("/callbacks/new", methods=["GET", "POST"])
 def new_callback():
     helpline = current_app.extensions["helpline"]
-    db, now = request_session(), clock.now()
+    db, now = request_session(), current_time.now()
     form = NewCallbackForm()
     _offer_windows(form, now)
     form.region.choices = [SelectChoice("", "Choose the team"), *(SelectChoice(r.id, r.name) for r in helpline.regions)]

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import click
 from flask import current_app
+from flask.cli import AppGroup
 
-from ivr import clock
-from ivr.db import session_scope
+from ivr import current_time
+from ivr.db.sessions import session_scope
 from ivr.models import Role
-from ivr.staff import accounts, bp
+from ivr.staff import accounts
+
+staff = AppGroup("staff", help="Staff accounts for the staff pages (there is no self-registration).")
 
 
-@bp.cli.group("staff", help="Staff accounts for the staff pages (there is no self-registration).")
-def staff_cli() -> None:
-    pass
-
-
-@staff_cli.command("create")
+@staff.command("create")
 @click.argument("email")
 @click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.STAFF.value, show_default=True)
 @click.option("--password-file", type=click.File("r"),
@@ -29,14 +27,14 @@ def create(email: str, role: str, password_file) -> None:
         password = click.prompt("Password (at least 12 characters)", hide_input=True, confirmation_prompt=True)
     try:
         with session_scope(current_app) as session:
-            user = accounts.create_account(session, email, password, role, clock.now())
+            user = accounts.create_account(session, email, password, role, current_time.now())
             email, role = user.email, user.role
     except accounts.AccountError as problem:
         raise click.ClickException(str(problem))
     click.echo(f"Created the {role} account {email}.")
 
 
-@staff_cli.command("disable")
+@staff.command("disable")
 @click.argument("email")
 def disable(email: str) -> None:
     """Disable the account for EMAIL and end its sessions."""

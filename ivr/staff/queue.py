@@ -12,8 +12,8 @@ from flask_login import current_user
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from ivr import clock
-from ivr.db import request_session
+from ivr import current_time
+from ivr.db.sessions import request_session
 from ivr.hours import london, london_time
 from ivr.models import (
     OPEN_CALLBACK_STATUSES,
@@ -87,7 +87,7 @@ def queue():
     page = {"chosen": chosen, "errors": errors, "status_filters": STATUS_FILTERS, "status_labels": STATUS_LABELS}
     if errors:
         return render_template("staff/queue.html", **page), 400
-    db, now = request_session(), clock.now()
+    db, now = request_session(), current_time.now()
     base = select(Callback).where(Callback.status.in_(STATUS_FILTERS[chosen["status"]]))
     if chosen["region"]:
         base = base.where(Callback.region == chosen["region"])

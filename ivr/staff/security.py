@@ -8,12 +8,11 @@ from datetime import timedelta
 from functools import wraps
 
 from flask import Flask, abort, current_app, flash, redirect, render_template, request, session, url_for
-from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
-from ivr import clock
-from ivr.db import request_session
+from ivr import current_time
+from ivr.db.sessions import request_session
 from ivr.models import Role, StaffUser
 from ivr.staff import accounts, bp
 from ivr.staff.sign_in_limits import Limit, SignInLimits
@@ -31,19 +30,6 @@ login_manager.login_message_category = "info"
 
 # Only the staff pages have forms. Twilio's webhooks are never CSRF-checked: their signatures are.
 csrf = CSRFProtect()
-
-
-class StaffOnlySessions(SecureCookieSessionInterface):
-    """Signed-cookie sessions for the staff pages only.
-
-    Twilio's webhooks carry no cookie and never need one, yet opening and saving a session costs
-    every step of a call; elsewhere the session is Flask's null session (read-only, never saved).
-    """
-
-    def open_session(self, app, request):
-        if not request.path.startswith(bp.url_prefix):
-            return self.make_null_session(app)
-        return super().open_session(app, request)
 
 
 class StaffMember(UserMixin):
@@ -86,7 +72,6 @@ def init_app(app: Flask) -> None:
         USE_SESSION_FOR_NEXT=True,
         WTF_CSRF_CHECK_DEFAULT=False,
     )
-    app.session_interface = StaffOnlySessions()
     csrf.init_app(app)
     login_manager.init_app(app)
     # Parsed now, so a mistyped limit stops the app starting rather than the first sign-in.
@@ -103,7 +88,7 @@ def start_session(user: StaffUser) -> None:
     session.clear()
     session.permanent = True
     login_user(StaffMember(user))
-    stamp = clock.now().timestamp()
+    stamp = current_time.now().timestamp()
     session["signed_in_at"] = session["seen_at"] = stamp
 
 
@@ -140,7 +125,7 @@ def require_a_live_session():
         return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
-    now = clock.now().timestamp()
+    now = current_time.now().timestamp()
     config = current_app.config
     signed_in_at, seen_at = session.get("signed_in_at", 0), session.get("seen_at", 0)
     if now - seen_at > config["STAFF_IDLE_MINUTES"] * 60:

@@ -7,8 +7,8 @@ from __future__ import annotations
 from flask import abort, flash, redirect, url_for
 from sqlalchemy import Select, select
 
-from ivr import clock
-from ivr.db import request_session
+from ivr import current_time
+from ivr.db.sessions import request_session
 from ivr.models import InboundText
 from ivr.staff import bp
 from ivr.staff.audit import audit
@@ -29,7 +29,7 @@ def mark_text_handled(text_id: int):
     if text is None:
         abort(404)
     if text.handled_at is None:
-        text.handled_at = clock.now()
+        text.handled_at = current_time.now()
         audit("update", "text", text.id, "marked handled")
         db.commit()
     flash("The text is marked handled.", "success")

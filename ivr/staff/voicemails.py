@@ -7,8 +7,8 @@ from __future__ import annotations
 from flask import Response, abort, current_app, flash, redirect, render_template, request, stream_with_context, url_for
 from sqlalchemy import select
 
-from ivr import clock
-from ivr.db import request_session
+from ivr import current_time
+from ivr.db.sessions import request_session
 from ivr.gateway import RecordingUnavailable
 from ivr.models import Voicemail, VoicemailStatus
 from ivr.staff import bp
@@ -68,7 +68,7 @@ def voicemail_audio(voicemail_id: int):
     audit("play", "voicemail", voicemail.id)
     if voicemail.status == VoicemailStatus.NEW:
         voicemail.status = VoicemailStatus.LISTENED
-        voicemail.listened_at = clock.now()
+        voicemail.listened_at = current_time.now()
     db.commit()
     return Response(stream_with_context(recording.chunks), content_type=recording.content_type,
                     headers={"Content-Disposition": f'inline; filename="voicemail-{voicemail.id}.mp3"'})
@@ -86,7 +86,7 @@ def mark_voicemail(voicemail_id: int, status: str):
     else:
         voicemail.status = status
         if status == VoicemailStatus.LISTENED and voicemail.listened_at is None:
-            voicemail.listened_at = clock.now()
+            voicemail.listened_at = current_time.now()
         audit("update", "voicemail", voicemail.id, f"marked {status}")
         request_session().commit()
         flash(f"The message is marked {status}.", "success")
@@ -103,7 +103,7 @@ def delete_voicemail(voicemail_id: int):
         if not current_app.extensions["gateway"].delete_recording(voicemail.recording_sid):
             flash("Twilio could not delete the recording just now, so nothing was changed. Try again later.", "error")
             return redirect(url_for("staff.voicemail_page", voicemail_id=voicemail.id), 303)
-        now = clock.now()
+        now = current_time.now()
         voicemail.status = VoicemailStatus.DELETED
         voicemail.recording_deleted_at = now
         voicemail.recording_url = None

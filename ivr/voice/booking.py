@@ -7,10 +7,10 @@ from dataclasses import dataclass, replace
 from datetime import date
 from functools import partial
 
-from flask import current_app, request
+from flask import request
 
 from ivr import callbacks, calls
-from ivr.db import request_session, standalone_write
+from ivr.db.sessions import request_session
 from ivr.helpline import CallbackWindow, normalise_words
 from ivr.hours import london
 from ivr.phone import is_mobile, last_digits, mask, national_digits, parse_uk
@@ -156,7 +156,7 @@ def number_menu(booking: Booking, misses: int = 0, hint: str | None = None) -> s
     if own is None:
         return key_number_menu(booking)
     return ask(USE_NUMBER, state=booking.state(), context={"ending": last_digits(own)},
-               misses=misses, hint=hint, personal=True)
+               misses=misses, hint=hint)
 
 
 @step("/callback/number")
@@ -202,7 +202,7 @@ def check_menu(booking: Booking, number: str | None = None, misses: int = 0, hin
     if number is None:
         return key_number_menu(booking)
     return ask(CHECK_NUMBER, state=booking.state(), context={"number": national_digits(number)},
-               misses=misses, hint=hint, personal=True)
+               misses=misses, hint=hint)
 
 
 def _keyed_number() -> str | None:
@@ -284,11 +284,11 @@ def book(booking: Booking, texts_ok: bool) -> str:
     if booking.voicemail_ok is None:
         return voicemail_menu(booking)
     chosen = callbacks.slot(booking.day, window)
-    with standalone_write(current_app) as connection:  # book_callback's promise
-        callback_id = callbacks.book_callback(
-            connection, region=booking.region, phone_number=number, is_mobile=is_mobile(number),
-            starts=chosen.starts, ends=chosen.ends, voicemail_ok=booking.voicemail_ok, texts_ok=texts_ok,
-            now=now(), call_sid=sid,
-        )
+    callback_id = callbacks.book_callback(
+        request_session(), region=booking.region, phone_number=number, is_mobile=is_mobile(number),
+        starts=chosen.starts, ends=chosen.ends, voicemail_ok=booking.voicemail_ok, texts_ok=texts_ok,
+        now=now(), call_sid=sid,
+    )
+    request_session().commit()
     log.info("callback %s booked for %s (call %s, number %s)", callback_id, booking.region, sid, mask(number))
-    return goodbye("booked", day=booking.day, window=window, personal={"ending": last_digits(number)})
+    return goodbye("booked", day=booking.day, window=window, ending=last_digits(number))

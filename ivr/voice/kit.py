@@ -12,17 +12,16 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache, wraps
+from functools import wraps
 from typing import Any
-from xml.sax.saxutils import escape
 
 from flask import Response, current_app, g, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
-from ivr import clock, closures
+from ivr import closures, current_time
 from ivr.calls import caller_number
-from ivr.db import request_session
+from ivr.db.sessions import request_session
 from ivr.helpline import Helpline, Region
 from ivr.hours import OfficeHours, london
 from ivr.prompts import Prompts
@@ -61,7 +60,7 @@ def helpline() -> Helpline:
 def now() -> datetime:
     """The time of this request (read once, so every decision in it agrees)."""
     if "now" not in g:
-        g.now = clock.now()
+        g.now = current_time.now()
     return g.now
 
 
@@ -91,8 +90,7 @@ def caller() -> str | None:
 def office_hours() -> OfficeHours:
     """The hours in force, closures and the emergency switch included (read once per request)."""
     if "office_hours" not in g:
-        g.office_hours = current_app.extensions["office_hours"].get(
-            now(), lambda: closures.office_hours(request_session(), helpline(), now()))
+        g.office_hours = closures.office_hours(request_session(), helpline(), now())
     return g.office_hours
 
 
@@ -144,31 +142,23 @@ def ask(
     misses: int = 0,
     hint: str | None = None,
     before: tuple[str, ...] = (),
-    personal: bool = False,
 ) -> str:
     """Say the prompts `before`, a hint after a miss, then the menu, listening for keys or words."""
+    words = prompts()
     action = url_for(menu.endpoint, **(state or {}), miss=misses or None)
-    says = (*before, *((hint,) if hint else ()), menu.prompt)
-    # A menu that is the same for every caller is built once; one that reads back a number is not kept.
-    build = _menu_twiml.__wrapped__ if personal else _menu_twiml
-    return build(prompts(), says, tuple(sorted((context or {}).items())), action, menu)
-
-
-@lru_cache(maxsize=1024)
-def _menu_twiml(words: Prompts, says: tuple[str, ...], context: tuple, action: str, menu: Menu) -> str:
     response = VoiceResponse()
     keys = {"finish_on_key": "#", "timeout": 10} if menu.number_entry else {"num_digits": 1}
     gather = response.gather(input="dtmf speech", action=action, method="POST", language=words.language,
                              hints=words.listening(menu.listen).hints or None, speech_timeout="auto", **keys)
-    for name in says:
-        speak(gather, name, words, **dict(context))
+    for name in (*before, *((hint,) if hint else ()), menu.prompt):
+        speak(gather, name, **(context or {}))
     response.redirect(action, method="POST")
     return str(response)
 
 
-def speak(verb, name: str, words: Prompts | None = None, **context: Any):
+def speak(verb, name: str, **context: Any):
     """Add prompt `name` to a response (or a Gather), one Say a sentence group."""
-    words = words or prompts()
+    words = prompts()
     for line in words.lines(name, **context):
         verb.say(line, voice=words.voice, language=words.language)
     return verb
@@ -232,54 +222,12 @@ def take_message(response: VoiceResponse, region: Region) -> VoiceResponse:
     return hang_up(response, "no_message")
 
 
-def hang_up(response: VoiceResponse, last_words: str, words: Prompts | None = None, **context: Any) -> VoiceResponse:
-    speak(response, last_words, words, **context)
+def hang_up(response: VoiceResponse, last_words: str, **context: Any) -> VoiceResponse:
+    speak(response, last_words, **context)
     response.hangup()
     return response
 
 
-def goodbye(last_words: str = "goodbye", *, personal: Mapping[str, Any] | None = None, **context: Any) -> str:
-    """The last words and the end of the call.
-
-    What callers hear alike is built once: words the same for every caller, or the same but for
-    the `personal` values (the last digits of a caller's number). The lines that say those are
-    said afresh for each caller and put in their places.
-    """
-    words = prompts()
-    if not context and not personal:
-        return _goodbye_twiml(words, last_words)
-    frame = _goodbye_frame(words, last_words, tuple(context.items()), tuple(personal)) if personal else None
-    if frame is not None:
-        twiml, theirs = frame
-        lines = [(n, words.line(last_words, n, **context, **personal)) for n in theirs]
-        if all(line for _, line in lines):  # else built whole, rather than leave an empty Say
-            for n, line in lines:
-                twiml = twiml.replace(_their_line(n), escape(line), 1)
-            return twiml
-    return str(hang_up(VoiceResponse(), last_words, words, **context, **(personal or {})))
-
-
-@lru_cache(maxsize=64)
-def _goodbye_twiml(words: Prompts, last_words: str) -> str:
-    return str(hang_up(VoiceResponse(), last_words, words))
-
-
-@lru_cache(maxsize=256)
-def _goodbye_frame(words: Prompts, last_words: str, context: tuple,
-                   personal: tuple[str, ...]) -> tuple[str, tuple[int, ...]] | None:
-    """The goodbye's TwiML with a mark in place of each line that says a `personal` value, and
-    which lines those are; None when the prompt's lines cannot be rendered apart."""
-    theirs = words.lines_using(last_words, personal)
-    if theirs is None:
-        return None
-    response = VoiceResponse()
-    for n in range(words.line_count(last_words)):
-        if line := (_their_line(n) if n in theirs else words.line(last_words, n, **dict(context))):
-            response.say(line, voice=words.voice, language=words.language)
-    response.hangup()
-    return str(response), theirs
-
-
-def _their_line(n: int) -> str:
-    # Private-use characters: in no prompt, and written into XML as they are.
-    return f"\ue000{n}\ue001"
+def goodbye(last_words: str = "goodbye", **context: Any) -> str:
+    """The last words, and the end of the call."""
+    return str(hang_up(VoiceResponse(), last_words, **context))

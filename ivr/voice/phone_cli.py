@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import contextvars
+
 import click
 from flask import Flask
 from flask.cli import ScriptInfo
 from twilio.request_validator import RequestValidator
 
 from ivr.hours import LONDON
-from ivr.voice import bp
 from ivr.walker import (
     CALLER,
     DIAL_STATUSES,
@@ -73,7 +74,7 @@ def play_script(call: Call, script: list[str]) -> None:
     call.hang_up()
 
 
-@bp.cli.command("call", with_appcontext=False)
+@click.command("call")
 @click.option("--from", "from_number", default=DEFAULT_CALLER, show_default=True,
               help='The caller\'s number, or "withheld".')
 @click.option("--at", "at", default=None, help='Pretend London time, e.g. "2026-11-28 10:00" (a Saturday).')
@@ -82,21 +83,27 @@ def play_script(call: Call, script: list[str]) -> None:
                    'Words are spoken, "-" is silence, a number at a recording is its length in seconds.')
 @click.option("--answer", type=click.Choice(DIAL_STATUSES), default="completed", show_default=True,
               help="With --keys: how a team's line answers when the call is put through.")
-def call_command(from_number: str, at: str | None, keys: str | None, answer: str) -> None:
+def call(from_number: str, at: str | None, keys: str | None, answer: str) -> None:
     """Play a call against the app in the terminal, as Twilio would."""
     app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+    # `flask` runs a command in the app's context; each step of the call must be a request of its
+    # own, with its own `g` and database session, as under Twilio: so the call is played outside it.
+    contextvars.Context().run(_play, app, from_number, at, keys, answer)
+
+
+def _play(app: Flask, from_number: str, at: str | None, keys: str | None, answer: str) -> None:
     if at:
         moment = pretend_time(at)
         app.config["CLOCK"] = lambda: moment
     caller = None if from_number.lower() == "withheld" else from_number
-    call = Call(transport(app), caller, app.config.get("TWILIO_PHONE_NUMBER") or "+441642000000",
+    phone = Call(transport(app), caller, app.config.get("TWILIO_PHONE_NUMBER") or "+441642000000",
                 dial_outcome=answer)
     try:
         if keys is None:
-            play_interactive(call)
+            play_interactive(phone)
             return
-        play_script(call, [entry.strip() for entry in keys.split(",")])
+        play_script(phone, [entry.strip() for entry in keys.split(",")])
     except WalkerError as error:
         raise click.ClickException(str(error)) from error
-    for line in call.transcript:
+    for line in phone.transcript:
         click.echo(line if line.startswith(CALLER) else f"  {line}")

@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 from functools import partial
 
-from flask import current_app
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr import calls
-from ivr.db import request_session, standalone_write
+from ivr.db.sessions import request_session
 from ivr.phone import mask
 from ivr.voice import booking
 from ivr.voice.kit import (
@@ -45,8 +44,8 @@ def incoming() -> str:
     """A call arrives: note it, welcome the caller once with the safety line, then the main menu."""
     sid = call_sid()
     if sid:
-        with standalone_write(current_app) as connection:
-            calls.note_call(connection, sid, caller(), now())
+        calls.note_call(request_session(), sid, caller(), now())
+        request_session().commit()
         log.info("call %s from %s", sid, mask(caller()))
     return main_menu(before=("welcome",))
 
@@ -91,8 +90,8 @@ def region() -> str:
     if chosen is None:
         return retry(heard, region_menu)
     if sid := call_sid():
-        with standalone_write(current_app) as connection:
-            calls.note_region(connection, sid, chosen.id)
+        calls.note_region(request_session(), sid, chosen.id)
+        request_session().commit()
     if office_hours().is_open(now()):
         return put_through(chosen)
     return closed_menu(chosen)
@@ -129,12 +128,12 @@ def message() -> str:
         return goodbye("no_message")
     url = form("RecordingUrl", 500)
     duration = form("RecordingDuration", 8)
-    with standalone_write(current_app) as connection:
-        voicemail_id = calls.add_voicemail(
-            connection, recording_sid=recording_sid, recording_url=url if url.startswith("https://") else None,
-            duration=int(duration) if duration.isdigit() else 0, region=current_region().id,
-            call_sid=call_sid(), from_number=caller(), now=now(),
-        )
+    voicemail_id = calls.add_voicemail(
+        request_session(), recording_sid=recording_sid, recording_url=url if url.startswith("https://") else None,
+        duration=int(duration) if duration.isdigit() else 0, region=current_region().id,
+        call_sid=call_sid(), from_number=caller(), now=now(),
+    )
+    request_session().commit()
     log.info("voicemail %s kept for %s (call %s, from %s)", voicemail_id, current_region().id, call_sid(), mask(caller()))
     return goodbye("message_saved")
 

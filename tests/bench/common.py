@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from ivr.db import upgrade
+from ivr.db.migrations import upgrade
 
 
 @contextmanager

@@ -35,9 +35,10 @@ from sqlalchemy import create_engine, insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from ivr.db import make_engine, upgrade  # noqa: E402
+from ivr.db.engine import make_engine  # noqa: E402
+from ivr.db.migrations import upgrade  # noqa: E402
 from ivr.models import Callback, Reminder  # noqa: E402
-from ivr.reminders import claim_due_reminders, due_reminders  # noqa: E402
+from ivr.outbox import claim_due_reminders, due_reminders  # noqa: E402
 from scheduler.dispatch import CLAIM_BATCH  # noqa: E402
 from tests.twilio_double import TwilioDouble  # noqa: E402
 

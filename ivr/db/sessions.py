@@ -1,0 +1,49 @@
+"""The app's sessions. The caller owns the session and the transaction: a web request gets one
+(`request_session()`), closed when the request ends; the clock and the commands open their own
+with `session_scope(app)`. Domain functions take a session and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import Flask, current_app, g
+from sqlalchemy.orm import Session, sessionmaker
+
+from ivr.db.engine import make_engine
+
+
+def init_app(app: Flask) -> None:
+    """Build the engine and the session factory once, and close each request's session after it."""
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["db.engine"] = engine
+    app.extensions["db.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    app.teardown_appcontext(_close_request_session)
+
+
+def request_session() -> Session:
+    """The session of the current request (opened on first use)."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["db.sessionmaker"]()
+    return g.db_session
+
+
+def _close_request_session(_exc: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+@contextmanager
+def session_scope(app: Flask) -> Iterator[Session]:
+    """A session for work outside a request: committed on success, rolled back on error."""
+    session: Session = app.extensions["db.sessionmaker"]()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
