@@ -2,7 +2,7 @@
 
 Domain functions take `now` as an argument; the edges (routes, commands, the clock process) get it
 from `now()`. `app.config["CLOCK"]`, when set, is a callable returning the pretend time: the
-terminal phone's `--at` uses it, and so do the tests.
+terminal phone's `--at` uses it. (Tests move the process's clock with time-machine instead.)
 """
 
 from __future__ import annotations

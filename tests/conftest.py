@@ -11,6 +11,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -106,6 +107,58 @@ def double():
     """Twilio's REST API, played locally: the real twilio SDK talks HTTP to it (tests/twilio_double.py)."""
     with TwilioDouble() as running:
         yield running
+
+
+class Clock:
+    """The time this process sees, standing still wherever a test puts it (time-machine).
+
+    `clock.moment = when` moves it, for every thread, until it is moved again or the test ends;
+    `with clock.at(when):` only for the block, after which time is what it was before. Reading
+    `clock.moment` gives the time now. time-machine moves time.time() and datetime.now(), not
+    time.monotonic(): the clock's sending rate and the Twilio double's arrival times keep real seconds.
+    """
+
+    def __init__(self):
+        self._travel: time_machine.travel | None = None
+        self._traveller: time_machine.Traveller | None = None
+
+    @property
+    def moment(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+    @moment.setter
+    def moment(self, when: datetime) -> None:
+        if self._traveller is None:
+            self._travel = time_machine.travel(when, tick=False)
+            self._traveller = self._travel.start()
+        else:
+            self._traveller.move_to(when)
+
+    @contextmanager
+    def at(self, when: datetime) -> Iterator[None]:
+        before = self.moment if self._traveller else None
+        self.moment = when
+        try:
+            yield
+        finally:
+            if before is None:
+                self.stop()
+            else:
+                self.moment = before
+
+    def stop(self) -> None:
+        """Let real time run again."""
+        if self._travel is not None:
+            self._travel.stop()
+            self._travel = self._traveller = None
+
+
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    """The one way tests fake the time: `clock.moment = utc(2026, 11, 30, 9)`."""
+    faked = Clock()
+    yield faked
+    faked.stop()
 
 
 @pytest.fixture
@@ -258,28 +311,24 @@ SATURDAY = at_london(2026, 11, 28, 10, 0)
 
 
 @pytest.fixture
-def book_by_phone(app_config):
+def book_by_phone(app, clock):
     """Books a callback by playing a whole call, as a caller would, through the TwiML walker; returns its id.
 
-    The call is taken by a second app on the same database (as another web worker would take it),
-    signed as Twilio signs, whose CLOCK pretends it is `at`. Nothing freezes time for the process,
-    so an app serving a browser from another thread keeps the real clock.
+    Requests are signed as Twilio signs them. Time stands at `at` only while the call is played:
+    an app serving a browser from another thread has the real clock again before and after.
     The default keys: a callback (4), the first day offered, the morning, the number rung from,
     voicemail allowed, and (a mobile) a text reminder.
     """
     from ivr.voice.phone_cli import transport
 
     def book(from_number: str = MOBILE, at: datetime = SATURDAY, keys: str = "4,1,1,1,1,1") -> int:
-        phone_app = create_app(app_config | {"CLOCK": lambda: at})
-        try:
-            call = Call(transport(phone_app), from_number, HELPLINE_NUMBER).start()
+        with clock.at(at):
+            call = Call(transport(app), from_number, HELPLINE_NUMBER).start()
             for key in keys.split(","):
                 call.press(key)
-            assert call.ended and "We'll call you on" in call.heard, call.transcript
-            with session_scope(phone_app) as session:
-                return session.scalars(select(Callback.id).where(Callback.call_sid == call.call_sid)).one()
-        finally:
-            phone_app.extensions["db.engine"].dispose()
+        assert call.ended and "We'll call you on" in call.heard, call.transcript
+        with session_scope(app) as session:
+            return session.scalars(select(Callback.id).where(Callback.call_sid == call.call_sid)).one()
 
     return book
 
@@ -287,14 +336,13 @@ def book_by_phone(app_config):
 class Phone:
     """Rings the helpline through the TwiML walker, with requests signed as Twilio signs them.
 
-    The app's clock is frozen (time-machine) at the moment the call is made, London time.
+    A call is made at a moment London time, where the clock then stands (a test may move it on).
     `posts` keeps every request, so a test can replay one as Twilio's retry would.
     """
 
-    def __init__(self, twilio: TwilioSigner):
-        self.twilio = twilio
+    def __init__(self, twilio: TwilioSigner, clock: Clock):
+        self.twilio, self.clock = twilio, clock
         self.posts: list[tuple[str, dict]] = []
-        self._travellers: list = []
 
     def transport(self, url: str, params: dict) -> str:
         self.posts.append((url, dict(params)))
@@ -303,26 +351,15 @@ class Phone:
     def ring(self, from_number: str | None = MOBILE, at: datetime = MONDAY_MORNING,
              answers: str = "completed", start_url: str = "/voice/incoming") -> Call:
         """A started call from `from_number` (None: withheld) at `at`; team lines end as `answers`."""
-        self.at(at)
+        self.clock.moment = at
         return Call(self.transport, from_number, HELPLINE_NUMBER, dial_outcome=answers, start_url=start_url).start()
-
-    def at(self, moment: datetime) -> None:
-        traveller = time_machine.travel(moment, tick=False)
-        traveller.start()
-        self._travellers.append(traveller)
 
     def replay_last(self):
         """Post the last request again, as Twilio does when an answer was slow."""
         url, params = self.posts[-1]
         return self.twilio.post(url, params)
 
-    def stop(self) -> None:
-        for traveller in reversed(self._travellers):
-            traveller.stop()
-
 
 @pytest.fixture
-def phone(twilio) -> Iterator[Phone]:
-    phone = Phone(twilio)
-    yield phone
-    phone.stop()
+def phone(twilio, clock) -> Phone:
+    return Phone(twilio, clock)

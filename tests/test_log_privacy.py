@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 
 import phonenumbers
 import pytest
-import time_machine
 from sqlalchemy import event, select
 
 from ivr import create_app
@@ -106,12 +105,8 @@ def test_the_twilio_sdks_own_request_logging_is_quietened_even_at_debug(captured
     assert logging.getLogger("ivr").isEnabledFor(logging.DEBUG)
 
 
-def at(moment):
-    return time_machine.travel(moment, tick=False)
-
-
 def test_a_week_of_calls_texts_and_staff_work_logs_nothing_personal(app, simulated, captured, phone, twilio,
-                                                                   staff_login, double, session):
+                                                                   staff_login, double, session, clock):
     # Saturday: a caller books from their mobile; one who withheld their number keys another in;
     # a third leaves a message.
     booking = phone.ring(CALLER, at=SATURDAY).press("4").press("1").press("1").press("1").press("1").press("1")
@@ -125,18 +120,18 @@ def test_a_week_of_calls_texts_and_staff_work_logs_nothing_personal(app, simulat
     double.add_recording(recording["RecordingSid"])
 
     # Sunday 11am: the day-before reminders go through the real SDK to Twilio (the double).
-    with at(at_london(2026, 11, 29, 11, 0, 30)):
-        assert run_once(app)["sent"] == 2
+    clock.moment = at_london(2026, 11, 29, 11, 0, 30)
+    assert run_once(app)["sent"] == 2
     texted = {m.form["To"]: m.form["Body"] for m in double.messages}
     assert set(texted) == {CALLER, KEYED}
     sids = dict(session.execute(select(Reminder.to_number, Reminder.message_sid)
                                 .where(Reminder.message_sid.is_not(None))).all())
 
     # Twilio reports: one delivered; the other's phone was unreachable (tried once more later).
-    with at(at_london(2026, 11, 29, 11, 5)):
-        for number, status, error in ((CALLER, "sent", ""), (CALLER, "delivered", ""), (KEYED, "undelivered", "30003")):
-            report = {"MessageSid": sids[number], "MessageStatus": status, "ErrorCode": error, "To": number}
-            assert twilio.post("/sms/status", report).status_code == 204
+    clock.moment = at_london(2026, 11, 29, 11, 5)
+    for number, status, error in ((CALLER, "sent", ""), (CALLER, "delivered", ""), (KEYED, "undelivered", "30003")):
+        report = {"MessageSid": sids[number], "MessageStatus": status, "ErrorCode": error, "To": number}
+        assert twilio.post("/sms/status", report).status_code == 204
 
     # Replies, and the words we text back.
     def text_in(sender: str, body: str) -> list[str]:
@@ -146,14 +141,14 @@ def test_a_week_of_calls_texts_and_staff_work_logs_nothing_personal(app, simulat
         return [message.text for message in ET.fromstring(answer.get_data(as_text=True)).iter("Message")]
 
     inbound: list[str] = []
-    with at(at_london(2026, 11, 29, 12)):
-        replies = text_in(CALLER, "Yes.") + text_in(TEXTER, FREE_TEXT) + text_in(KEYED, "HELP")
+    clock.moment = at_london(2026, 11, 29, 12)
+    replies = text_in(CALLER, "Yes.") + text_in(TEXTER, FREE_TEXT) + text_in(KEYED, "HELP")
     assert len(replies) == 2  # thanks for the YES, and the help
 
     # Monday 8am, on a server without a Twilio account: the hour-before and the retry are simulated.
-    with at(at_london(2026, 11, 30, 8, 0, 30)):
-        assert run_once(simulated)["simulated"] == 2
-        assert text_in(KEYED, "CHANGE") and not text_in(KEYED, "STOP")
+    clock.moment = at_london(2026, 11, 30, 8, 0, 30)
+    assert run_once(simulated)["simulated"] == 2
+    assert text_in(KEYED, "CHANGE") and not text_in(KEYED, "STOP")
     session.expire_all()
     simulated_bodies = session.scalars(select(Reminder.body).where(Reminder.simulated)).all()
     assert len(simulated_bodies) == 2
@@ -161,22 +156,22 @@ def test_a_week_of_calls_texts_and_staff_work_logs_nothing_personal(app, simulat
     # Monday 9.30am: an officer works the queue: the callback, a note, the call made; the voicemail.
     [callback_id] = session.scalars(select(Callback.id).where(Callback.phone_number == CALLER)).all()
     [voicemail_id] = session.scalars(select(Voicemail.id)).all()
-    with at(at_london(2026, 11, 30, 9, 30)):
-        officer = staff_login
-        assert officer.login().status_code == 302
-        page = f"/staff/callbacks/{callback_id}"
-        assert "07911 123456" in officer.client.get("/staff/").get_data(as_text=True)
-        assert officer.client.get(page).status_code == 200
-        for path, form in (("note", {"text": f"{NAME} asked us to ring after 10"}),
-                           ("attempt", {"outcome": "spoke", "detail": f"Spoke to {NAME}"}),
-                           ("complete", {})):
-            assert officer.post(f"{page}/{path}", form, page=page).status_code == 303
-        assert officer.client.get(f"/staff/voicemails/{voicemail_id}/audio").status_code == 200
-        officer.logout()
+    clock.moment = at_london(2026, 11, 30, 9, 30)
+    officer = staff_login
+    assert officer.login().status_code == 302
+    page = f"/staff/callbacks/{callback_id}"
+    assert "07911 123456" in officer.client.get("/staff/").get_data(as_text=True)
+    assert officer.client.get(page).status_code == 200
+    for path, form in (("note", {"text": f"{NAME} asked us to ring after 10"}),
+                       ("attempt", {"outcome": "spoke", "detail": f"Spoke to {NAME}"}),
+                       ("complete", {})):
+        assert officer.post(f"{page}/{path}", form, page=page).status_code == 303
+    assert officer.client.get(f"/staff/voicemails/{voicemail_id}/audio").status_code == 200
+    officer.logout()
 
     # A hundred days on, the nightly retention run deletes the recording and anonymises the callback.
-    with at(at_london(2027, 3, 10, 3)):
-        summary = run_once(app)
+    clock.moment = at_london(2027, 3, 10, 3)
+    summary = run_once(app)
     assert summary["retention_recordings_deleted"] == 1 and summary["retention_callbacks_anonymised"] == 1
     assert double.deleted_recordings == [recording["RecordingSid"]]
 
@@ -223,16 +218,15 @@ def faulty(app_config, tmp_path):
         app.extensions["db.engine"].dispose()
 
 
-def test_database_faults_still_help_the_caller_and_log_nothing_personal(app, faulty, captured):
+def test_database_faults_still_help_the_caller_and_log_nothing_personal(app, faulty, captured, clock):
     messages = []
     for fault, broken in faulty.items():
-        caller = Phone(TwilioSigner(broken.test_client()))
+        caller = Phone(TwilioSigner(broken.test_client()), clock)
         call = caller.ring(CALLER_IN_OUTAGE, at=SATURDAY)
         assert "Sorry, something's gone wrong on our side." in call.heard, fault
         call.record(20)
         assert "We've got your message." in call.heard, fault
         messages += call.recorded
-        caller.stop()
         text = caller.twilio.post("/sms/incoming", {"MessageSid": "SM" + fault[0] * 32, "From": CALLER_IN_OUTAGE,
                                                     "Body": FREE_TEXT})
         assert text.status_code == 500, fault
@@ -264,21 +258,19 @@ def service_log():
         handler.setFormatter(formatter)
 
 
-def call_and_fail(app) -> None:
+def call_and_fail(app, clock) -> None:
     """A call (logged with its masked number), then an error whose traceback is logged."""
-    phone = Phone(TwilioSigner(app.test_client()))
-    phone.ring(CALLER, at=SATURDAY)
-    phone.stop()
+    Phone(TwilioSigner(app.test_client()), clock).ring(CALLER, at=SATURDAY)
     try:
         raise RuntimeError("first line\nsecond line")
     except RuntimeError:
         logging.getLogger("ivr.test").exception("something failed")
 
 
-def test_in_production_each_line_is_one_json_object(app_config):
+def test_in_production_each_line_is_one_json_object(app_config, clock):
     production = create_app(app_config | {"IVR_ENV": "production", "LOG_FORMAT": None})
     with service_log() as written:
-        call_and_fail(production)
+        call_and_fail(production, clock)
     production.extensions["db.engine"].dispose()
 
     entries = [json.loads(line) for line in written.getvalue().splitlines()]
@@ -291,10 +283,10 @@ def test_in_production_each_line_is_one_json_object(app_config):
     assert "Traceback" in failure["exception"] and "second line" in failure["exception"]
 
 
-def test_in_development_lines_are_readable(app_config):
+def test_in_development_lines_are_readable(app_config, clock):
     development = create_app(app_config | {"LOG_FORMAT": None})
     with service_log() as written:
-        call_and_fail(development)
+        call_and_fail(development, clock)
     development.extensions["db.engine"].dispose()
 
     lines = written.getvalue().splitlines()

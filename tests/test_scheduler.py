@@ -26,26 +26,18 @@ HOUR_BEFORE = utc(2026, 11, 30, 8)
 WINDOW = (london_time(MONDAY, time(9)), london_time(MONDAY, time(12)))
 
 
-class FrozenClock:
-    """The time the app sees (app.config["CLOCK"]); tests move it."""
-
-    def __init__(self, moment: datetime):
-        self.moment = moment
-
-    def __call__(self) -> datetime:
-        return self.moment
-
-
 @pytest.fixture
-def clock():
-    return FrozenClock(BOOKED)
+def clock(clock):
+    """Each test starts when the callbacks are booked, and moves the clock on from there."""
+    clock.moment = BOOKED
+    return clock
 
 
 @pytest.fixture
 def app_config(app_config, double, clock):
     app_config.update(TWILIO_ACCOUNT_SID=double.account_sid, TWILIO_AUTH_TOKEN=double.auth_token,
                       TWILIO_API_BASE_URL=double.base_url, TWILIO_HTTP_TIMEOUT=1.0,
-                      SMS_RATE_PER_SECOND=0, CLOCK=clock)
+                      SMS_RATE_PER_SECOND=0)
     return app_config
 
 

@@ -14,10 +14,9 @@ MONDAY = date(2026, 11, 30)
 BOOKED = utc(2026, 11, 26, 10)
 
 
-@pytest.fixture
-def app_config(app_config):
-    app_config["CLOCK"] = lambda: utc(2026, 11, 29, 12)
-    return app_config
+@pytest.fixture(autouse=True)
+def sunday_noon(clock):
+    clock.moment = utc(2026, 11, 29, 12)
 
 
 @pytest.fixture

@@ -27,8 +27,8 @@ def outage(request, app_config, tmp_path):
         app.extensions["db.engine"].dispose()
 
 
-def leave_message_during_outage(down) -> Phone:
-    phone = Phone(TwilioSigner(down.test_client()))
+def leave_message_during_outage(down, clock) -> Phone:
+    phone = Phone(TwilioSigner(down.test_client()), clock)
     call = phone.ring(from_number=MOBILE, at=SATURDAY)
     assert "Sorry, something's gone wrong on our side." in call.heard
     call.record(25)
@@ -43,11 +43,11 @@ def voicemails(app) -> list[Voicemail]:
         return list(session.scalars(select(Voicemail)))
 
 
-def test_the_message_waits_in_the_spool_until_the_clock_finds_the_database(outage):
+def test_the_message_waits_in_the_spool_until_the_clock_finds_the_database(outage, clock):
     down, back = outage
-    phone = leave_message_during_outage(down)
+    phone = leave_message_during_outage(down, clock)
     phone.replay_last()  # Twilio retrying the step keeps one copy
-    phone.stop()
+    clock.stop()
     spooled = list(Path(down.config["SPOOL_DIR"]).glob("*.json"))
     assert len(spooled) == 1
 
@@ -65,9 +65,9 @@ def test_the_message_waits_in_the_spool_until_the_clock_finds_the_database(outag
     assert len(voicemails(back)) == 1
 
 
-def test_the_health_check_only_reads(outage):
+def test_the_health_check_only_reads(outage, clock):
     down, back = outage
-    leave_message_during_outage(down).stop()
+    leave_message_during_outage(down, clock)
     assert back.test_client().get("/healthz").json == {"status": "ok", "database": "ok", "spooled_messages": 1}
     assert voicemails(back) == []
 

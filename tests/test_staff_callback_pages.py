@@ -3,7 +3,6 @@
 from datetime import date
 
 import pytest
-import time_machine
 from sqlalchemy import func, select
 
 from ivr import reminders
@@ -14,9 +13,8 @@ MONDAY_8AM = utc(2026, 11, 30, 8)
 
 
 @pytest.fixture(autouse=True)
-def monday_morning():
-    with time_machine.travel(MONDAY_8AM, tick=False):
-        yield
+def monday_morning(clock):
+    clock.moment = MONDAY_8AM
 
 
 @pytest.fixture
@@ -166,9 +164,9 @@ def test_a_landline_without_texts_is_fine(client, officer, session):
     assert session.scalars(select(Callback)).one().phone_number == LANDLINE
 
 
-def test_a_window_already_past_today_is_not_offered(client, staff_login):
-    with time_machine.travel(utc(2026, 11, 30, 13), tick=False):
-        staff_login.login()
-        response = staff_login.post("/staff/callbacks/new", GOOD | {"day": "2026-11-30", "window": "morning"})
+def test_a_window_already_past_today_is_not_offered(client, staff_login, clock):
+    clock.moment = utc(2026, 11, 30, 13)
+    staff_login.login()
+    response = staff_login.post("/staff/callbacks/new", GOOD | {"day": "2026-11-30", "window": "morning"})
     assert response.status_code == 400
     assert "That time has passed" in response.get_data(as_text=True)

@@ -4,7 +4,6 @@ voicemails; filters by region, status and assignment, with a clear answer to bad
 from datetime import date
 
 import pytest
-import time_machine
 from sqlalchemy import select
 
 from ivr.models import AuditEvent, Callback, InboundText, Reminder, Voicemail
@@ -14,9 +13,8 @@ MONDAY_8AM = utc(2026, 11, 30, 8)
 
 
 @pytest.fixture(autouse=True)
-def monday_morning():
-    with time_machine.travel(MONDAY_8AM, tick=False):
-        yield
+def monday_morning(clock):
+    clock.moment = MONDAY_8AM
 
 
 @pytest.fixture
@@ -46,11 +44,11 @@ def test_due_and_overdue_come_first_then_upcoming(queue, make_callback):
     assert "Wed 2 Dec, 9am–12 noon" in upcoming and "Mon 30 Nov" not in upcoming
 
 
-def test_times_are_london_times_across_the_clock_change(client, staff_login, make_callback):
-    with time_machine.travel(utc(2026, 6, 1, 7), tick=False):  # British Summer Time
-        staff_login.login()
-        make_callback(day=date(2026, 6, 2))
-        page = client.get("/staff/").get_data(as_text=True)
+def test_times_are_london_times_across_the_clock_change(client, staff_login, make_callback, clock):
+    clock.moment = utc(2026, 6, 1, 7)  # British Summer Time
+    staff_login.login()
+    make_callback(day=date(2026, 6, 2))
+    page = client.get("/staff/").get_data(as_text=True)
     assert "Tue 2 Jun, 9am–12 noon" in page
 
 

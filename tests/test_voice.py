@@ -330,8 +330,8 @@ def test_a_request_not_signed_by_twilio_is_refused_and_writes_nothing(twilio, se
         ("/voice/callback/texts?day=2026-12-01&window=morning&number=caller&vm=1", {"Digits": "1"}),
     ],
 )
-def test_odd_or_missing_parameters_still_get_twiml(phone, twilio, session, path, params):
-    phone.at(MONDAY_MORNING)
+def test_odd_or_missing_parameters_still_get_twiml(clock, twilio, session, path, params):
+    clock.moment = MONDAY_MORNING
     response = twilio.post(path, params)
     assert response.status_code == 200 and response.mimetype == "text/xml"
     parse_twiml(response.get_data(as_text=True), path)  # raises unless it is TwiML

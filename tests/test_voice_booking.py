@@ -144,10 +144,10 @@ def test_a_window_already_past_cannot_be_chosen(phone):
     assert "For the afternoon, between 12 noon and 5pm, press 2." in call.heard
 
 
-def test_a_day_that_filled_while_the_caller_listened_is_offered_again(phone):
+def test_a_day_that_filled_while_the_caller_listened_is_offered_again(phone, clock):
     call = phone.ring(at=at_london(2026, 11, 30, 15, 59)).press("4")
     assert "For Monday 30 November, press 1." in call.heard
-    phone.at(at_london(2026, 11, 30, 16, 30))
+    clock.moment = at_london(2026, 11, 30, 16, 30)
     call.press("1")
     assert call.heard.startswith("Sorry, that day is no longer free.")
     assert "For Tuesday 1 December, press 1." in call.heard
