@@ -5,10 +5,10 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from ivr import reminders
 from ivr.models import AuditEvent, Callback, CallbackEvent, CallbackStatus, InboundText, Reminder
 from tests.conftest import LANDLINE, MOBILE, utc
 
+FRIDAY = utc(2026, 11, 27, 10)
 MONDAY_8AM = utc(2026, 11, 30, 8)
 
 
@@ -64,17 +64,22 @@ def test_leaving_a_voicemail_without_consent_is_refused_on_the_page(client, offi
     assert session.scalar(select(func.count()).select_from(CallbackEvent).where(CallbackEvent.kind == "attempt")) == 0
 
 
-def test_reschedule_moves_the_callback_and_replans_its_reminders(client, officer, make_callback, session, monkeypatch):
-    replanned = []
-    monkeypatch.setattr(reminders, "replan_reminders", lambda s, cb, now: replanned.append(cb.window_start))
+def test_reschedule_moves_the_callback_and_replans_its_reminders(client, staff_login, make_callback, session, clock):
+    clock.moment = FRIDAY  # booked for Monday morning, rearranged the same day
     callback_id = make_callback(day=date(2026, 11, 30))
+    staff_login.login()
     page = page_of(client, callback_id)
     assert '<option value="2026-12-02">Wednesday 2 December</option>' in page
-    response = officer.post(f"/staff/callbacks/{callback_id}/reschedule", {"day": "2026-12-02", "window": "afternoon"})
+    response = staff_login.post(f"/staff/callbacks/{callback_id}/reschedule",
+                                {"day": "2026-12-02", "window": "afternoon"})
     assert response.status_code == 303
     callback = session.get(Callback, callback_id)
     assert callback.window_start == utc(2026, 12, 2, 12)
-    assert replanned == [utc(2026, 12, 2, 12)]
+    texts = session.scalars(select(Reminder).where(Reminder.callback_id == callback_id).order_by(Reminder.id)).all()
+    assert [(r.status, r.kind, r.due_at) for r in texts] == [
+        ("cancelled", "day_before", utc(2026, 11, 29, 11)), ("cancelled", "hour_before", utc(2026, 11, 30, 8)),
+        ("pending", "day_before", utc(2026, 12, 1, 11)), ("pending", "hour_before", utc(2026, 12, 2, 11))]
+    assert all("Wed 2 Dec, 12 noon-5pm" in r.body for r in texts[2:])
     assert "rescheduled" in page_of(client, callback_id).lower()
 
 
