@@ -162,27 +162,6 @@ def test_a_text_claimed_in_time_but_stalled_until_the_window_opened_is_missed_no
     assert [r.status for r in reminders_of(app, callback_id)] == [ReminderStatus.MISSED] * 2
 
 
-def test_a_stop_withdrawn_while_the_clock_weighed_the_text_lets_it_go_once(app, double, clock):
-    from ivr import outbox
-    from ivr.db.sessions import session_scope
-
-    callback_id = booked(app)
-    with session_scope(app) as session:
-        session.add(OptOut(phone_number=MOBILE, opted_out_at=BOOKED))
-    clock.moment = DAY_BEFORE
-    dispatcher = Dispatcher(app)
-    [day_before] = claimed_by(dispatcher, DAY_BEFORE)
-    with session_scope(app) as session:
-        assert outbox.begin_send(session, day_before, dispatcher.worker, DAY_BEFORE) is None  # the STOP holds it
-    with session_scope(app) as session:  # START arrives just after the clock saw the STOP
-        session.delete(session.get(OptOut, MOBILE))
-    with session_scope(app) as session:
-        assert outbox.settle_unsendable(session, day_before, dispatcher.worker, DAY_BEFORE).status == "pending"
-    assert run_once(app) == {"sent": 1}  # handed back unsent, then claimed again and sent
-    assert len(double.messages) == 1
-    assert reminders_of(app, callback_id)[0].status == ReminderStatus.SENT
-
-
 @pytest.mark.parametrize("status", [CallbackStatus.CANCELLED, CallbackStatus.REARRANGE, CallbackStatus.COMPLETED])
 def test_no_reminder_for_a_callback_no_longer_expected(app, double, clock, status):
     from ivr.db.sessions import session_scope
@@ -322,21 +301,6 @@ def test_a_pass_keeps_to_the_sending_rate_as_twilio_sees_it(app, double, clock):
     arrivals = [m.received_at for m in double.messages]
     assert busiest_second(arrivals) == 5
     assert arrivals[-1] - arrivals[0] >= 2  # 12 texts at 5 a second
-
-
-def test_a_claim_takes_at_most_its_batch_oldest_first(app, clock):
-    from ivr import outbox
-    from ivr.db.sessions import session_scope
-
-    for n in range(4):
-        booked(app, number=f"+4479111234{n:02d}")
-    with session_scope(app) as session:
-        claimed = outbox.claim_due_reminders(session, HOUR_BEFORE, 3, "clock-a")
-        rows = [session.get(Reminder, i) for i in claimed]
-        assert len(claimed) == 3 and all(r.kind == "day_before" and r.claimed_by == "clock-a" for r in rows)
-        assert len(outbox.claim_due_reminders(session, HOUR_BEFORE, 10, "clock-b")) == 5
-        session.rollback()  # a claim is part of its caller's transaction (not committed on its own)
-        assert outbox.claim_due_reminders(session, HOUR_BEFORE, 3, "clock-c") == claimed
 
 
 def test_two_clocks_at_once_send_each_text_exactly_once(app_config, double, clock):

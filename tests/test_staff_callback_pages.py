@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from ivr import outbox
 from ivr.models import AuditEvent, Callback, CallbackEvent, CallbackStatus, InboundText, Reminder
 from tests.conftest import LANDLINE, MOBILE, utc
 
@@ -81,6 +82,21 @@ def test_reschedule_moves_the_callback_and_replans_its_reminders(client, staff_l
         ("pending", "day_before", utc(2026, 12, 1, 11)), ("pending", "hour_before", utc(2026, 12, 2, 11))]
     assert all("Wed 2 Dec, 12 noon-5pm" in r.body for r in texts[2:])
     assert "rescheduled" in page_of(client, callback_id).lower()
+
+
+def test_a_text_the_clock_took_before_a_stop_is_shown_as_not_going(client, staff_login, make_callback, session,
+                                                                    clock, twilio):
+    clock.moment = FRIDAY
+    callback_id = make_callback(day=date(2026, 11, 30))
+    clock.moment = utc(2026, 11, 29, 11)  # Sunday 11am: the clock takes the day-before text to send...
+    assert len(outbox.claim_due_reminders(session, clock.moment, 100, "clock-1")) == 1
+    session.commit()
+    # ...and before it goes, the number replies STOP: the hour-before text is cancelled at once.
+    twilio.post("/sms/incoming", {"MessageSid": "SM" + "5" * 32, "From": MOBILE, "Body": "STOP"})
+    staff_login.login()
+    page = page_of(client, callback_id)
+    assert page.count("Will not be sent: this number replied STOP.") == 1
+    assert "Hour before: cancelled" in page
 
 
 @pytest.mark.parametrize("data, message", [
