@@ -18,9 +18,11 @@ from ivr.helpline import CallbackWindow, Helpline
 from ivr.hours import OfficeHours, london, london_time
 from ivr.models import (
     OPEN_CALLBACK_STATUSES,
+    AttemptOutcome,
     Callback,
     CallbackEvent,
     CallbackStatus,
+    EventKind,
 )
 
 OFFERED_DAYS = 5
@@ -84,8 +86,8 @@ def book_callback(
     if callback_id is None:
         return session.scalars(select(Callback.id).where(Callback.call_sid == call_sid)).one()
     callback = session.get(Callback, callback_id)
-    session.add(CallbackEvent(callback=callback, at=now, kind="booked", detail="by phone" if call_sid else "by staff",
-                              staff_id=created_by_id))
+    session.add(CallbackEvent(callback=callback, at=now, kind=EventKind.BOOKED,
+                              detail="by phone" if call_sid else "by staff", staff_id=created_by_id))
     reminders.plan_reminders(session, callback, now)
     return callback_id
 
@@ -101,7 +103,7 @@ def mark_overdue(session: Session, now: datetime) -> int:
     for callback in overdue:
         callback.status = CallbackStatus.OVERDUE
         callback.updated_at = now
-        session.add(CallbackEvent(callback=callback, at=now, kind="overdue",
+        session.add(CallbackEvent(callback=callback, at=now, kind=EventKind.OVERDUE,
                                   detail="The window passed with no outcome recorded."))
     return len(overdue)
 
@@ -114,10 +116,10 @@ class CallbackRefused(ValueError):
 
 
 ATTEMPT_OUTCOMES = {
-    "spoke": "Spoke to them",
-    "no_answer": "No answer",
-    "not_safe": "Not safe to talk",
-    "left_voicemail": "Left a voicemail",
+    AttemptOutcome.SPOKE: "Spoke to them",
+    AttemptOutcome.NO_ANSWER: "No answer",
+    AttemptOutcome.NOT_SAFE: "Not safe to talk",
+    AttemptOutcome.LEFT_VOICEMAIL: "Left a voicemail",
 }
 
 
@@ -126,8 +128,8 @@ def _require_open(callback: Callback, doing: str) -> None:
         raise CallbackRefused(f"This callback is {callback.status}, so it cannot be {doing}.")
 
 
-def _record(session: Session, callback: Callback, now: datetime, staff_id: int | None, kind: str,
-            outcome: str | None = None, detail: str = "") -> CallbackEvent:
+def _record(session: Session, callback: Callback, now: datetime, staff_id: int | None, kind: EventKind,
+            outcome: AttemptOutcome | None = None, detail: str = "") -> CallbackEvent:
     event = CallbackEvent(callback=callback, at=now, kind=kind, outcome=outcome, detail=detail, staff_id=staff_id)
     session.add(event)
     callback.updated_at = now
@@ -146,16 +148,16 @@ def record_attempt(session: Session, callback: Callback, outcome: str, *, now: d
     if outcome not in ATTEMPT_OUTCOMES:
         raise CallbackRefused("Choose what happened on the call.")
     _require_open(callback, "attempted")
-    if outcome == "left_voicemail" and not callback.voicemail_ok:
+    if outcome == AttemptOutcome.LEFT_VOICEMAIL and not callback.voicemail_ok:
         raise CallbackRefused("They did not agree to a voicemail, so one must not be left.")
-    return _record(session, callback, now, staff_id, "attempt", outcome, detail.strip())
+    return _record(session, callback, now, staff_id, EventKind.ATTEMPT, AttemptOutcome(outcome), detail.strip())
 
 
 def complete(session: Session, callback: Callback, *, now: datetime, staff_id: int) -> None:
     """Close a callback that has been done; reminders still to go are cancelled."""
     _require_open(callback, "completed")
     callback.status = CallbackStatus.COMPLETED
-    _record(session, callback, now, staff_id, "completed")
+    _record(session, callback, now, staff_id, EventKind.COMPLETED)
     reminders.cancel_reminders(session, callback, now)
 
 
@@ -163,7 +165,7 @@ def cancel(session: Session, callback: Callback, *, now: datetime, staff_id: int
     """Call a callback off; reminders still to go are cancelled."""
     _require_open(callback, "cancelled")
     callback.status = CallbackStatus.CANCELLED
-    _record(session, callback, now, staff_id, "cancelled", detail=reason.strip())
+    _record(session, callback, now, staff_id, EventKind.CANCELLED, detail=reason.strip())
     reminders.cancel_reminders(session, callback, now)
 
 
@@ -175,7 +177,7 @@ def reschedule(session: Session, callback: Callback, new_slot: Slot, *, now: dat
     old = describe_window(callback.window_start, callback.window_end)
     callback.window_start, callback.window_end = new_slot.starts, new_slot.ends
     callback.status = CallbackStatus.BOOKED
-    _record(session, callback, now, staff_id, "rescheduled",
+    _record(session, callback, now, staff_id, EventKind.RESCHEDULED,
             detail=f"from {old} to {describe_window(new_slot.starts, new_slot.ends)}")
     reminders.replan_reminders(session, callback, now)
 
@@ -184,7 +186,7 @@ def add_note(session: Session, callback: Callback, text: str, *, now: datetime, 
     """Add a note to the history (allowed on closed callbacks too)."""
     if not text.strip():
         raise CallbackRefused("Write the note first.")
-    return _record(session, callback, now, staff_id, "note", detail=text.strip())
+    return _record(session, callback, now, staff_id, EventKind.NOTE, detail=text.strip())
 
 
 def assign(session: Session, callback: Callback, *, now: datetime, staff_id: int) -> None:
@@ -193,4 +195,4 @@ def assign(session: Session, callback: Callback, *, now: datetime, staff_id: int
     if callback.assigned_to_id == staff_id:
         return
     callback.assigned_to_id = staff_id
-    _record(session, callback, now, staff_id, "assigned")
+    _record(session, callback, now, staff_id, EventKind.ASSIGNED)

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ivr.db.statements import insert_unless_duplicate
-from ivr.models import Call, Voicemail, VoicemailStatus
+from ivr.models import Call, CallStatus, Voicemail, VoicemailStatus
 from ivr.phone import parse_uk
 
 # What Twilio sends as From when the caller withheld or could not give their number.
@@ -22,8 +22,9 @@ WITHHELD = frozenset({
     "", "anonymous", "restricted", "unknown", "private", "unavailable", "blocked",
     "+266696687", "+7378742833", "+2562533", "+8656696", "+86282452253",
 })
-CALL_STATUSES = frozenset({"queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"})
-ENDED_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+CALL_STATUSES = frozenset(CallStatus)
+ENDED_STATUSES = frozenset({CallStatus.COMPLETED, CallStatus.BUSY, CallStatus.FAILED, CallStatus.NO_ANSWER,
+                            CallStatus.CANCELED})
 
 
 def caller_number(raw: str | None) -> str | None:

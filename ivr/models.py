@@ -1,8 +1,13 @@
 """The tables: calls, voicemails, callbacks and their history, reminders, texts, staff, sign-in
 failures and audit.
 
-Every timestamp is stored in UTC and comes back UTC-aware. Statuses are short strings (the
-`*Status` classes name them) so both SQLite and PostgreSQL hold them without enum migrations.
+Every timestamp is stored in UTC and comes back UTC-aware. Statuses and kinds are short strings,
+each column's allowed values one StrEnum here (domain modules import them from this module) and a
+CHECK constraint built from it, so a value outside the list is refused by the database itself;
+adding a value is a migration that replaces the CHECK, never an enum type to alter.
+
+Constraints and indexes are named by `NAMING_CONVENTION`, on SQLite as on PostgreSQL, so a
+migration can name what it changes.
 """
 
 from __future__ import annotations
@@ -13,14 +18,17 @@ from enum import StrEnum
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    MetaData,
     String,
     Text,
     TypeDecorator,
+    column,
     event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column, relationship
@@ -47,8 +55,25 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+# The names every constraint and index gets (migrations/versions/0003 renamed the older ones to these).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
 class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime(), dict: JSON}
+
+
+def _one_of(column_name: str, allowed: type[StrEnum]) -> CheckConstraint:
+    """A CHECK that the column holds one of the enum's values (NULL passes, as in every CHECK), named
+    ck_<table>_<column>."""
+    return CheckConstraint(column(column_name, String).in_([member.value for member in allowed]), name=column_name)
 
 
 # --- office hours -------------------------------------------------------------------------------
@@ -81,17 +106,31 @@ CLOSED_NOW = "closed_now"
 # --- calls, voicemails, callbacks ---------------------------------------------------------------
 
 
+class CallStatus(StrEnum):
+    """Twilio's CallStatus values."""
+
+    QUEUED = "queued"
+    RINGING = "ringing"
+    IN_PROGRESS = "in-progress"
+    COMPLETED = "completed"
+    BUSY = "busy"
+    FAILED = "failed"
+    NO_ANSWER = "no-answer"
+    CANCELED = "canceled"
+
+
 class Call(Base):
     """One inbound call as Twilio reported it."""
 
     __tablename__ = "calls"
+    __table_args__ = (_one_of("status", CallStatus),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)
     from_number: Mapped[str | None] = mapped_column(String(32))  # E.164, or None when withheld
     region: Mapped[str | None] = mapped_column(String(32))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
-    status: Mapped[str] = mapped_column(String(32), default="in-progress")
+    status: Mapped[str] = mapped_column(String(32), default=CallStatus.IN_PROGRESS)
     ended_at: Mapped[datetime | None]
     duration_seconds: Mapped[int | None]
     # A number keyed in during callback booking, kept here (never in a URL) until it is confirmed.
@@ -107,6 +146,7 @@ class VoicemailStatus(StrEnum):
 
 class Voicemail(Base):
     __tablename__ = "voicemails"
+    __table_args__ = (_one_of("status", VoicemailStatus),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_sid: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -143,12 +183,16 @@ class Callback(Base):
     """A callback a caller booked (or an officer created): who to call, when, and what is safe."""
 
     __tablename__ = "callbacks"
-    __table_args__ = (Index("ix_callbacks_status_window", "status", "window_start"),)
+    __table_args__ = (
+        Index("ix_callbacks_status_window", "status", "window_start"),
+        _one_of("status", CallbackStatus),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)  # None when made by staff
     region: Mapped[str] = mapped_column(String(32))
-    phone_number: Mapped[str] = mapped_column(String(32))  # E.164
+    # E.164. Indexed: a text's sender, a STOP and a START find their callbacks by it.
+    phone_number: Mapped[str] = mapped_column(String(32), index=True)
     is_mobile: Mapped[bool] = mapped_column(Boolean, default=False)
     window_start: Mapped[datetime]
     window_end: Mapped[datetime]
@@ -165,16 +209,44 @@ class Callback(Base):
     events: Mapped[list[CallbackEvent]] = relationship(back_populates="callback", order_by="CallbackEvent.at")
 
 
+class EventKind(StrEnum):
+    """What a line of a callback's history records."""
+
+    BOOKED = "booked"
+    OVERDUE = "overdue"
+    ATTEMPT = "attempt"  # a call to the victim; its outcome says how it went
+    NOTE = "note"
+    RESCHEDULED = "rescheduled"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    ASSIGNED = "assigned"
+    TEXT_REPLY = "text_reply"  # the caller replied YES or CHANGE
+    TEXTS_STOPPED = "texts_stopped"
+    TEXTS_RESTARTED = "texts_restarted"
+    TEXT_UNKNOWN = "text_unknown"  # a reminder that may or may not have gone
+    TEXT_FAILED = "text_failed"
+
+
+class AttemptOutcome(StrEnum):
+    """How a call to the victim went (ivr.callbacks.ATTEMPT_OUTCOMES says it in words)."""
+
+    SPOKE = "spoke"
+    NO_ANSWER = "no_answer"
+    NOT_SAFE = "not_safe"
+    LEFT_VOICEMAIL = "left_voicemail"
+
+
 class CallbackEvent(Base):
     """One line of a callback's history: an attempt, a note, a reschedule, a reply, a status change."""
 
     __tablename__ = "callback_events"
+    __table_args__ = (_one_of("kind", EventKind), _one_of("outcome", AttemptOutcome))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     callback_id: Mapped[int] = mapped_column(ForeignKey("callbacks.id"), index=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
-    kind: Mapped[str] = mapped_column(String(32))  # attempt, note, rescheduled, completed, cancelled, ...
-    outcome: Mapped[str | None] = mapped_column(String(32))  # for attempts: spoke, no_answer, ...
+    kind: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str | None] = mapped_column(String(32))  # attempts only
     detail: Mapped[str] = mapped_column(Text, default="")
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
 
@@ -195,16 +267,43 @@ class ReminderStatus(StrEnum):
     MISSED = "missed"  # fell due while the clock was down and is no longer useful
 
 
+class ReminderKind(StrEnum):
+    """Which reminder a text is (templates/sms/NAME.txt holds its words)."""
+
+    DAY_BEFORE = "day_before"
+    HOUR_BEFORE = "hour_before"
+
+
+class DeliveryStatus(StrEnum):
+    """Twilio's message statuses, as its delivery reports give them (ivr.outbox.DELIVERY_ORDER)."""
+
+    ACCEPTED = "accepted"
+    SCHEDULED = "scheduled"
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    READ = "read"
+
+
 class Reminder(Base):
     """A text planned for a callback; the row is its own queue entry."""
 
     __tablename__ = "reminders"
-    __table_args__ = (Index("ix_reminders_status_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_reminders_status_due", "status", "due_at"),
+        _one_of("kind", ReminderKind),
+        _one_of("status", ReminderStatus),
+        _one_of("delivery_status", DeliveryStatus),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     callback_id: Mapped[int] = mapped_column(ForeignKey("callbacks.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # day_before, hour_before
-    to_number: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    to_number: Mapped[str] = mapped_column(String(32), index=True)  # a STOP cancels the number's reminders
     due_at: Mapped[datetime]
     useful_until: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16), default=ReminderStatus.PENDING)
@@ -215,23 +314,35 @@ class Reminder(Base):
     message_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     simulated: Mapped[bool] = mapped_column(Boolean, default=False)
     sent_at: Mapped[datetime | None]
-    delivery_status: Mapped[str | None] = mapped_column(String(16))
+    delivery_status: Mapped[str | None] = mapped_column(String(16))  # None until Twilio reports
     error_code: Mapped[int | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     callback: Mapped[Callback] = relationship(back_populates="reminders")
 
 
+class TextCommand(StrEnum):
+    """What a text someone sent us asks for (ivr.replies reads it from the words)."""
+
+    YES = "yes"
+    CHANGE = "change"
+    STOP = "stop"
+    START = "start"
+    HELP = "help"
+    OTHER = "other"
+
+
 class InboundText(Base):
     """A text someone sent to the helpline number (a reply to a reminder, or anything else)."""
 
     __tablename__ = "inbound_texts"
+    __table_args__ = (_one_of("command", TextCommand),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_sid: Mapped[str] = mapped_column(String(64), unique=True)
     from_number: Mapped[str] = mapped_column(String(32), index=True)
     body: Mapped[str] = mapped_column(Text, default="")
-    command: Mapped[str] = mapped_column(String(16))  # yes, change, stop, start, help, other
+    command: Mapped[str] = mapped_column(String(16))
     callback_id: Mapped[int | None] = mapped_column(ForeignKey("callbacks.id"), index=True)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     handled_at: Mapped[datetime | None]
@@ -257,6 +368,7 @@ class Role(StrEnum):
 
 class StaffUser(Base):
     __tablename__ = "staff"
+    __table_args__ = (_one_of("role", Role),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -290,6 +402,8 @@ class AuditEvent(Base):
     """Append-only: who viewed or changed which victim record, and when."""
 
     __tablename__ = "audit_events"
+    # The trail of one record (a callback's page shows it; administrators filter by it).
+    __table_args__ = (Index("ix_audit_events_record", "record_type", "record_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -20,8 +20,17 @@ from enum import StrEnum
 from sqlalchemy import Row, case, exists, select, update
 from sqlalchemy.orm import Session
 
-from ivr.models import Callback, CallbackEvent, OptOut, Reminder, ReminderStatus
-from ivr.reminders import TEXTABLE_CALLBACK_STATUSES, Kind, opt_out
+from ivr.models import (
+    Callback,
+    CallbackEvent,
+    DeliveryStatus,
+    EventKind,
+    OptOut,
+    Reminder,
+    ReminderKind,
+    ReminderStatus,
+)
+from ivr.reminders import TEXTABLE_CALLBACK_STATUSES, opt_out
 
 # Twilio holds a text in its queue at most this long (ValidityPeriod may be 1..36,000 seconds);
 # a reminder with less than MIN_USEFUL left is not worth sending.
@@ -202,17 +211,18 @@ def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
 
 
 _STAFF_NOTES = {
-    ReminderStatus.UNKNOWN: "It is not known whether the {kind} reminder text was sent (error {code}); "
-                            "it will not be resent automatically.",
-    ReminderStatus.FAILED: "The {kind} reminder text could not be delivered (error {code}).",
+    ReminderStatus.UNKNOWN: (EventKind.TEXT_UNKNOWN,
+                             "It is not known whether the {kind} reminder text was sent (error {code}); "
+                             "it will not be resent automatically."),
+    ReminderStatus.FAILED: (EventKind.TEXT_FAILED, "The {kind} reminder text could not be delivered (error {code})."),
 }
 
 
 def _tell_staff(session: Session, reminder: Reminder, now: datetime) -> None:
     """Put a failed or doubtful text on the callback's history, where staff look."""
-    kind = Kind(reminder.kind).replace("_", "-")
-    detail = _STAFF_NOTES[ReminderStatus(reminder.status)].format(kind=kind, code=reminder.error_code or "none")
-    session.add(CallbackEvent(callback_id=reminder.callback_id, at=now, kind=f"text_{reminder.status}", detail=detail))
+    event_kind, note = _STAFF_NOTES[ReminderStatus(reminder.status)]
+    detail = note.format(kind=ReminderKind(reminder.kind).replace("_", "-"), code=reminder.error_code or "none")
+    session.add(CallbackEvent(callback_id=reminder.callback_id, at=now, kind=event_kind, detail=detail))
 
 
 def _finish(session: Session, reminder: Reminder, status: ReminderStatus, now: datetime) -> None:
@@ -270,13 +280,13 @@ def recover_stuck(session: Session, now: datetime, stuck_after: timedelta) -> tu
 
 # Twilio's message statuses in the order they happen; a report never moves a text backwards.
 DELIVERY_ORDER = {
-    "accepted": 0, "scheduled": 0, "queued": 0,
-    "sending": 1,
-    "sent": 2,
-    "delivered": 3, "undelivered": 3, "failed": 3, "canceled": 3,
-    "read": 4,
+    DeliveryStatus.ACCEPTED: 0, DeliveryStatus.SCHEDULED: 0, DeliveryStatus.QUEUED: 0,
+    DeliveryStatus.SENDING: 1,
+    DeliveryStatus.SENT: 2,
+    DeliveryStatus.DELIVERED: 3, DeliveryStatus.UNDELIVERED: 3, DeliveryStatus.FAILED: 3, DeliveryStatus.CANCELED: 3,
+    DeliveryStatus.READ: 4,
 }
-UNDELIVERED = ("undelivered", "failed")
+UNDELIVERED = (DeliveryStatus.UNDELIVERED, DeliveryStatus.FAILED)
 
 
 def record_delivery(session: Session, message_sid: str, status: str, error_code: int | None,

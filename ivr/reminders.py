@@ -17,7 +17,6 @@ commits.
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from enum import StrEnum
 from functools import cache
 
 import jinja2
@@ -26,13 +25,8 @@ from sqlalchemy.orm import Session
 
 from ivr.config import PROJECT_DIR
 from ivr.hours import in_quiet_hours, london, london_time, quiet_hours_began
-from ivr.models import Callback, CallbackEvent, CallbackStatus, OptOut, Reminder, ReminderStatus
-
-
-class Kind(StrEnum):
-    DAY_BEFORE = "day_before"
-    HOUR_BEFORE = "hour_before"
-
+from ivr.models import Callback, CallbackEvent, CallbackStatus, EventKind, OptOut, Reminder, ReminderStatus
+from ivr.models import ReminderKind as Kind
 
 DAY_BEFORE_AT = time(11)
 HOUR_BEFORE_LEAD = timedelta(hours=1)
@@ -149,7 +143,7 @@ def opt_out(session: Session, number: str, now: datetime) -> int:
     if not is_opted_out(session, number):
         session.add(OptOut(phone_number=number, opted_out_at=now))
         for callback in open_callbacks_of(session, number):
-            session.add(CallbackEvent(callback=callback, at=now, kind="texts_stopped",
+            session.add(CallbackEvent(callback=callback, at=now, kind=EventKind.TEXTS_STOPPED,
                                       detail="Replied STOP: no more texts will be sent to this number."))
     session.flush()
     return _cancel_pending(session, Reminder.to_number == number, now)
@@ -164,7 +158,7 @@ def opt_in(session: Session, number: str, now: datetime) -> list[Reminder]:
     session.flush()
     planned: list[Reminder] = []
     for callback in open_callbacks_of(session, number):
-        session.add(CallbackEvent(callback=callback, at=now, kind="texts_restarted",
+        session.add(CallbackEvent(callback=callback, at=now, kind=EventKind.TEXTS_RESTARTED,
                                   detail="Replied START: texts may be sent again."))
         planned += replan_reminders(session, callback, now)
     return planned

@@ -11,24 +11,14 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr import reminders
 from ivr.db.statements import insert_unless_duplicate
-from ivr.models import OPEN_CALLBACK_STATUSES, Callback, CallbackEvent, CallbackStatus, InboundText
-
-
-class Command(StrEnum):
-    YES = "yes"
-    CHANGE = "change"
-    STOP = "stop"
-    START = "start"
-    HELP = "help"
-    OTHER = "other"
-
+from ivr.models import OPEN_CALLBACK_STATUSES, Callback, CallbackEvent, CallbackStatus, EventKind, InboundText
+from ivr.models import TextCommand as Command
 
 KEYWORDS = {
     "YES": Command.YES,
@@ -58,7 +48,7 @@ def callback_replied_to(session: Session, number: str) -> Callback | None:
 
 
 def _note(session: Session, callback: Callback, detail: str, now: datetime) -> None:
-    session.add(CallbackEvent(callback=callback, at=now, kind="text_reply", detail=detail))
+    session.add(CallbackEvent(callback=callback, at=now, kind=EventKind.TEXT_REPLY, detail=detail))
 
 
 def _confirm(session: Session, callback: Callback, now: datetime) -> None:
