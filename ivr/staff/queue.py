@@ -26,6 +26,7 @@ from ivr.models import (
     Voicemail,
     VoicemailStatus,
 )
+from ivr.outbox import UNDELIVERED
 from ivr.staff import bp
 from ivr.staff.audit import audit
 from ivr.staff.texts import unmatched_texts
@@ -37,7 +38,6 @@ STATUS_FILTERS: dict[str, tuple[str, ...]] = {
     "all": tuple(CallbackStatus),
 }
 STATUS_LABELS = {"open": "Open (not completed or cancelled)", "all": "All"}
-FAILED_DELIVERY = ("failed", "undelivered")
 
 
 def attention(callback: Callback, now: datetime) -> list[str]:
@@ -47,7 +47,7 @@ def attention(callback: Callback, now: datetime) -> list[str]:
         reasons.append("Asked to rearrange by text")
     if any(r.status == ReminderStatus.UNKNOWN for r in callback.reminders):
         reasons.append("Not known whether a reminder text went")
-    if any(r.status == ReminderStatus.FAILED or r.delivery_status in FAILED_DELIVERY for r in callback.reminders):
+    if any(r.status == ReminderStatus.FAILED or r.delivery_status in UNDELIVERED for r in callback.reminders):
         reasons.append("A reminder text failed")
     if callback.status in OPEN_CALLBACK_STATUSES and callback.window_end < now:
         reasons.append("Overdue")
@@ -57,7 +57,7 @@ def attention(callback: Callback, now: datetime) -> list[str]:
 def _flagged(query: Select) -> Select:
     troubled = select(Reminder.callback_id).where(or_(
         Reminder.status.in_((ReminderStatus.UNKNOWN, ReminderStatus.FAILED)),
-        Reminder.delivery_status.in_(FAILED_DELIVERY)))
+        Reminder.delivery_status.in_(UNDELIVERED)))
     return query.where(Callback.status.in_(OPEN_CALLBACK_STATUSES),
                        or_(Callback.status == CallbackStatus.REARRANGE, Callback.id.in_(troubled)))
 
