@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ivr import reminders
@@ -85,11 +85,13 @@ def book_callback(
     }, "call_sid")
     if callback_id is None:
         return session.scalars(select(Callback.id).where(Callback.call_sid == call_sid)).one()
-    callback = session.get(Callback, callback_id)
-    session.add(CallbackEvent(callback=callback, at=now, kind=EventKind.BOOKED,
-                              detail="by phone" if call_sid else "by staff", staff_id=created_by_id))
-    reminders.plan_reminders(session, callback, now)
+    session.execute(_NOTE_BOOKED, {"callback_id": callback_id, "at": now, "kind": EventKind.BOOKED,
+                                   "detail": "by phone" if call_sid else "by staff", "staff_id": created_by_id})
+    reminders.plan_reminders(session, session.get(Callback, callback_id), now)
     return callback_id
+
+
+_NOTE_BOOKED = insert(CallbackEvent.__table__)
 
 
 # Callbacks still waiting for our call; once their window has passed they are overdue.

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from ivr.helpline import Helpline
@@ -15,11 +17,31 @@ from ivr.models import CLOSED_NOW, Closure, Switch
 LOOKAHEAD = timedelta(days=60)
 
 
+# Read at most steps of every call: built once.
+_CLOSED_DAYS = select(Closure.__table__.c.day).where(Closure.__table__.c.day.between(bindparam("first"), bindparam("last")))
+_CLOSED_NOW = select(Switch.__table__.c.on).where(Switch.__table__.c.name == CLOSED_NOW)
+
+
 def office_hours(session: Session, helpline: Helpline, now: datetime) -> OfficeHours:
     """The office hours in force at `now`, with the closures that matter to a caller today."""
-    today = now.date() - timedelta(days=1)
-    closures = frozenset(session.scalars(select(Closure.day).where(Closure.day >= today, Closure.day <= today + LOOKAHEAD)))
+    first = now.date() - timedelta(days=1)  # London's today, whatever the UTC date
+    closures = frozenset(session.scalars(_CLOSED_DAYS, {"first": first, "last": first + LOOKAHEAD}))
     return helpline.office_hours(closures, closed_now=is_closed_now(session))
+
+
+class RecentOfficeHours:
+    """The office hours a web worker read in the last few `seconds`: nearly every step of a call
+    asks for them, and a closure or the "closed now" switch reaches every caller within that time."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic):
+        self.seconds, self.clock = seconds, clock
+        self.read: tuple[date, float, OfficeHours] | None = None  # the London day, when, what
+
+    def get(self, today: date, load: Callable[[], OfficeHours]) -> OfficeHours:
+        read = self.read
+        if read is None or read[0] != today or self.clock() - read[1] >= self.seconds:
+            read = self.read = (today, self.clock(), load())
+        return read[2]
 
 
 def list_closures(session: Session, since: date) -> list[Closure]:
@@ -46,5 +68,4 @@ def set_closed_now(session: Session, on: bool, by: str, now: datetime) -> None:
 
 
 def is_closed_now(session: Session) -> bool:
-    switch = session.get(Switch, CLOSED_NOW)
-    return bool(switch and switch.on)
+    return bool(session.scalar(_CLOSED_NOW))

@@ -42,6 +42,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TWILIO_API_BASE_URL", "https://api.twilio.com", "where the REST client sends requests: Twilio, or a local test double"),
     Setting("TWILIO_HTTP_TIMEOUT", 10.0, "seconds before a request to Twilio's API gives up", float),
     Setting("HELPLINE_CONFIG", str(PACKAGE_DIR / "helpline.toml"), "the file with the regions, their numbers, spoken place names and opening hours"),
+    Setting("OFFICE_HOURS_CACHE_SECONDS", 5.0, "how long a web worker reuses the office hours, closures and 'closed now' it read; a change reaches every caller within this time", float),
     Setting("SMS_RATE_PER_SECOND", 10.0, "the most texts a clock process sends in a second (a UK long code allows 10); 0: no limit", float),
     Setting("CLOCK_TICK_SECONDS", 15, "how often the clock looks for due work", int),
     Setting("CLOCK_STUCK_AFTER_SECONDS", 300, "a text claimed this long ago by a clock process that never finished is treated as left by a crash", int),

@@ -17,10 +17,11 @@ from datetime import datetime
 
 from flask import Flask
 from sqlalchemy import Row
+from sqlalchemy.orm import Session
 
 from ivr import outbox
 from ivr.current_time import now as clock_now
-from ivr.db.sessions import session_scope
+from ivr.db.sessions import session_on_one_connection, session_scope
 from ivr.gateway import SendFailed
 from ivr.hours import in_quiet_hours
 from ivr.models import Reminder, ReminderStatus
@@ -30,8 +31,9 @@ log = logging.getLogger(__name__)
 
 # Small enough that a stopped clock hands little back, big enough that claiming is cheap.
 CLAIM_BATCH = 100
-# Texts handed to Twilio at once: while one waits for Twilio's answer, others are being written.
-SENDERS = 4
+# Texts handed to Twilio at once: while one waits for Twilio or the database, another is written.
+# SQLite lets one writer in at a time, so there a second sender would only wait for the first.
+SENDERS = {"sqlite": 1, "postgresql": 2}
 
 
 def worker_name() -> str:
@@ -127,15 +129,16 @@ class Dispatcher:
 
         def sender() -> None:
             try:
-                with self.app.app_context():
+                with self.app.app_context(), session_on_one_connection(self.app) as session:
                     while (reminder_id := next_id()) is not None:
-                        outcome = self._send_one(reminder_id)
+                        outcome = self._send_one(session, reminder_id)
                         with lock:
                             outcomes[outcome] += 1
             except Exception as error:  # noqa: BLE001 - raised again below, after the others stop
                 failures.append(error)
 
-        threads = [threading.Thread(target=sender, name=f"sender-{n}") for n in range(min(SENDERS, len(waiting)))]
+        senders = SENDERS.get(self.app.extensions["db.engine"].dialect.name, 1)
+        threads = [threading.Thread(target=sender, name=f"sender-{n}") for n in range(min(senders, len(waiting)))]
         try:
             for thread in threads:
                 thread.start()
@@ -149,34 +152,34 @@ class Dispatcher:
             raise failures[0]
         return outcomes
 
-    def _send_one(self, reminder_id: int) -> str:
+    def _send_one(self, session: Session, reminder_id: int) -> str:
         """Send one claimed reminder: a committed "sending" mark, made only if the text may still go,
         before Twilio is asked (so a crash never sends it twice), then what Twilio answered."""
         with self.rate.turn():
             now = clock_now()
-            with session_scope(self.app) as session:
-                text = outbox.begin_send(session, reminder_id, self.worker, now)
+            text = outbox.begin_send(session, reminder_id, self.worker, now)
+            session.commit()
             if text is None:
-                return self._not_sent(reminder_id, now)
+                return self._not_sent(session, reminder_id, now)
             try:
                 sid = self.gateway.send_text(text.to_number, text.body, self.status_callback_url,
                                              outbox.validity(text.useful_until, now))
             except SendFailed as failed:
-                with session_scope(self.app) as session:
-                    reminder = session.get(Reminder, reminder_id)
-                    outbox.record_failure(session, reminder, failed.failure, failed.code, clock_now())
-                    return self._log(reminder, ReminderStatus(reminder.status))
-        with session_scope(self.app) as session:
-            outbox.record_sent(session, reminder_id, sid, self.gateway.simulated, clock_now())
+                reminder = session.get(Reminder, reminder_id)
+                outbox.record_failure(session, reminder, failed.failure, failed.code, clock_now())
+                session.commit()
+                return self._log(reminder, ReminderStatus(reminder.status))
+        outbox.record_sent(session, reminder_id, sid, self.gateway.simulated, clock_now())
+        session.commit()
         return self._log(text, ReminderStatus.SENT)
 
-    def _not_sent(self, reminder_id: int, now: datetime) -> str:
+    def _not_sent(self, session: Session, reminder_id: int, now: datetime) -> str:
         """A claimed reminder `begin_send` declined: settle it (cancelled, missed) and say why."""
-        with session_scope(self.app) as session:
-            reminder = outbox.settle_unsendable(session, reminder_id, self.worker, now)
-            if reminder is None:
-                return "taken_elsewhere"
-            return self._log(reminder, ReminderStatus(reminder.status))
+        reminder = outbox.settle_unsendable(session, reminder_id, self.worker, now)
+        session.commit()
+        if reminder is None:
+            return "taken_elsewhere"
+        return self._log(reminder, ReminderStatus(reminder.status))
 
     def _log(self, reminder: Reminder | Row, status: ReminderStatus) -> str:
         """Log what became of a reminder (the number masked, never the words); return the outcome."""

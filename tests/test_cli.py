@@ -40,11 +40,33 @@ def test_bad_dates_get_a_clear_answer_and_change_nothing(runner, session):
     assert closures.list_closures(session, since=date(2000, 1, 1)) == []
 
 
-def test_closed_now_switched_on_from_the_command_line_reaches_the_very_next_caller(runner, phone):
-    """An emergency switch must not wait for a web worker to notice it."""
-    from tests.conftest import MOBILE, MONDAY_MORNING
+class Ticks:
+    """A web worker's monotonic clock, moved by the test."""
 
-    assert "Putting you through" in phone.ring(MOBILE, at=MONDAY_MORNING).press("3").press("1").heard
+    seconds = 0.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+
+def test_closed_now_switched_on_from_the_command_line_reaches_callers_within_the_cache_time(app_config, phone, runner):
+    """An emergency switch reaches every caller within OFFICE_HOURS_CACHE_SECONDS, however busy
+    the web worker is; until then a caller may still be put through."""
+    from ivr import create_app
+    from tests.conftest import MOBILE, MONDAY_MORNING, TwilioSigner
+
+    worker = create_app(app_config | {"OFFICE_HOURS_CACHE_SECONDS": 5})
+    ticks = worker.extensions["office_hours"].clock = Ticks()
+    phone.twilio = TwilioSigner(worker.test_client())
+
+    def put_through() -> bool:
+        return "Putting you through" in phone.ring(MOBILE, at=MONDAY_MORNING).press("3").press("1").heard
+
+    assert put_through()
     assert runner.invoke(args=["closures", "closed-now", "on"]).exit_code == 0
-    call = phone.ring(MOBILE, at=MONDAY_MORNING).press("3").press("1")
-    assert "We open again" in call.heard and "Putting you through" not in call.heard
+    ticks.seconds = 4.9
+    assert put_through()  # the hours this worker read a moment ago
+    ticks.seconds = 5.0
+    assert not put_through()
+    assert "We open again" in phone.ring(MOBILE, at=MONDAY_MORNING).press("3").press("1").heard
+    worker.extensions["db.engine"].dispose()

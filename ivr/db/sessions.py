@@ -1,6 +1,7 @@
 """The app's sessions. The caller owns the session and the transaction: a web request gets one
 (`request_session()`), closed when the request ends; the clock and the commands open their own
-with `session_scope(app)`. Domain functions take a session and never commit.
+with `session_scope(app)` (or, for a run of small commits, `session_on_one_connection(app)`).
+Domain functions take a session and never commit.
 """
 
 from __future__ import annotations
@@ -47,3 +48,13 @@ def session_scope(app: Flask) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def session_on_one_connection(app: Flask) -> Iterator[Session]:
+    """A session whose transactions all run on one pooled connection, for work that commits many
+    small transactions in a row (a clock sender, text after text): no checkout or ping between them.
+    The caller commits each one; whatever is left uncommitted at the end is rolled back."""
+    with app.extensions["db.engine"].connect() as connection, \
+            Session(bind=connection, expire_on_commit=False) as session:
+        yield session

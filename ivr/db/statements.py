@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
+from sqlalchemy import Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -16,10 +18,14 @@ def insert_unless_duplicate(session: Session, model: type, values: dict[str, Any
     already stored, insert nothing and return None.
 
     The unique constraint decides, so two copies of one request racing each other store one row.
-    A NULL in `unique_column` never matches, so such a row is always inserted.
+    A NULL in `unique_column` never matches, so such a row is always inserted. The columns'
+    defaults apply to those `values` leaves out.
     """
-    insert = _INSERTS[session.get_bind().dialect.name]
-    statement = (insert(model).values(values)
-                 .on_conflict_do_nothing(index_elements=[unique_column])
-                 .returning(model.id))
-    return session.scalar(statement)
+    statement = _insert_unless_duplicate(session.get_bind().dialect.name, model.__table__, unique_column)
+    return session.execute(statement, values).scalar()
+
+
+@cache
+def _insert_unless_duplicate(dialect: str, table: Table, unique_column: str) -> Insert:
+    # Built once for each table: the calls that write on every step share it.
+    return _INSERTS[dialect](table).on_conflict_do_nothing(index_elements=[unique_column]).returning(table.c.id)

@@ -7,14 +7,16 @@ is `flask --app ivr call`.
 
 from flask import Blueprint
 
+from ivr.closures import RecentOfficeHours
 from ivr.prompts import load_prompts
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 
 
 @bp.record_once
-def _load_prompts(state) -> None:
+def _prepare(state) -> None:
     state.app.extensions["prompts"] = load_prompts()
+    state.app.extensions["office_hours"] = RecentOfficeHours(state.app.config["OFFICE_HOURS_CACHE_SECONDS"])
 
 
 from ivr.voice import booking, fallback, routes  # noqa: E402,F401  (they register on bp)

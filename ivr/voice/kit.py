@@ -90,7 +90,8 @@ def caller() -> str | None:
 def office_hours() -> OfficeHours:
     """The hours in force, closures and the emergency switch included (read once per request)."""
     if "office_hours" not in g:
-        g.office_hours = closures.office_hours(request_session(), helpline(), now())
+        g.office_hours = current_app.extensions["office_hours"].get(
+            london(now()).date(), lambda: closures.office_hours(request_session(), helpline(), now()))
     return g.office_hours
 
 
