@@ -16,12 +16,12 @@ commits.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from functools import cache
+from typing import NamedTuple
 
 import jinja2
-from sqlalchemy import Row, bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from ivr.config import PROJECT_DIR
@@ -93,30 +93,37 @@ def planned_times(window_start: datetime, now: datetime) -> list[tuple[Kind, dat
     return plan
 
 
-_OPTED_OUT = select(OptOut.__table__.c.phone_number).where(OptOut.__table__.c.phone_number == bindparam("number"))
 # Built once: a callback booked by phone plans its reminders while the caller waits.
-_ADD_REMINDERS = insert(Reminder.__table__).returning(*Reminder.__table__.c, sort_by_parameter_order=True)
+_OPTED_OUT = select(OptOut.__table__.c.phone_number).where(OptOut.__table__.c.phone_number == bindparam("number"))
+_ADD_REMINDERS = insert(Reminder.__table__)
+
+
+class PlannedText(NamedTuple):
+    kind: Kind
+    due_at: datetime
+    body: str
 
 
 def is_opted_out(session: Session, number: str) -> bool:
     return session.execute(_OPTED_OUT, {"number": number}).first() is not None
 
 
-def plan_reminders(session: Session, callback: Callback, now: datetime) -> Sequence[Row]:
+def plan_reminders(session: Session, callback: Callback, now: datetime) -> list[PlannedText]:
     """Add the reminders for a stored callback, unless its caller did not agree to texts or the
-    number said STOP; the reminders added."""
+    number said STOP; what was planned."""
     if not callback.texts_ok or callback.status not in TEXTABLE_CALLBACK_STATUSES \
             or is_opted_out(session, callback.phone_number):
         return []
     words = when_text(callback.window_start, callback.window_end)
-    rows = [{"callback_id": callback.id, "kind": kind, "to_number": callback.phone_number, "due_at": due,
+    planned = [PlannedText(kind, due, render_text(kind, when=words))
+               for kind, due in planned_times(callback.window_start, now)]
+    if planned:
+        session.execute(_ADD_REMINDERS, [
+            {"callback_id": callback.id, "kind": text.kind, "to_number": callback.phone_number, "due_at": text.due_at,
              "useful_until": callback.window_start, "status": ReminderStatus.PENDING, "attempts": 0,
-             "body": render_text(kind, when=words), "simulated": False, "updated_at": now}
-            for kind, due in planned_times(callback.window_start, now)]
-    if not rows:
-        return []
-    planned = session.execute(_ADD_REMINDERS, rows).all()
-    session.expire(callback, ["reminders"])  # read again when next wanted, with these
+             "body": text.body, "simulated": False, "updated_at": now}
+            for text in planned])
+        session.expire(callback, ["reminders"])  # read again when next wanted, with these
     return planned
 
 
@@ -134,7 +141,7 @@ def _cancel_pending(session: Session, condition, now: datetime) -> int:
     return result.rowcount
 
 
-def replan_reminders(session: Session, callback: Callback, now: datetime) -> Sequence[Row]:
+def replan_reminders(session: Session, callback: Callback, now: datetime) -> list[PlannedText]:
     """After a reschedule or a START: the old reminders are cancelled and new ones planned."""
     session.flush()
     cancel_reminders(session, callback, now)
@@ -157,11 +164,11 @@ def opt_out(session: Session, number: str, now: datetime) -> int:
     return _cancel_pending(session, Reminder.to_number == number, now)
 
 
-def opt_in(session: Session, number: str, now: datetime) -> list[Row]:
+def opt_in(session: Session, number: str, now: datetime) -> list[PlannedText]:
     """Undo a STOP: texts may go again, and reminders for callbacks still ahead are planned anew."""
     if not session.execute(delete(OptOut).where(OptOut.phone_number == number)).rowcount:
         return []
-    planned: list[Row] = []
+    planned: list[PlannedText] = []
     for callback in open_callbacks_of(session, number):
         session.add(CallbackEvent(callback=callback, at=now, kind=EventKind.TEXTS_RESTARTED,
                                   detail="Replied START: texts may be sent again."))

@@ -31,9 +31,8 @@ log = logging.getLogger(__name__)
 
 # Small enough that a stopped clock hands little back, big enough that claiming is cheap.
 CLAIM_BATCH = 100
-# Texts handed to Twilio at once: while one waits for Twilio or the database, another is written.
-# SQLite lets one writer in at a time, so there a second sender would only wait for the first.
-SENDERS = {"sqlite": 1, "postgresql": 2}
+# Texts handed to Twilio at once: while one waits for Twilio or the database, others are written.
+SENDERS = 4
 
 
 def worker_name() -> str:
@@ -137,8 +136,7 @@ class Dispatcher:
             except Exception as error:  # noqa: BLE001 - raised again below, after the others stop
                 failures.append(error)
 
-        senders = SENDERS.get(self.app.extensions["db.engine"].dialect.name, 1)
-        threads = [threading.Thread(target=sender, name=f"sender-{n}") for n in range(min(senders, len(waiting)))]
+        threads = [threading.Thread(target=sender, name=f"sender-{n}") for n in range(min(SENDERS, len(waiting)))]
         try:
             for thread in threads:
                 thread.start()

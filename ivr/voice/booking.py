@@ -38,9 +38,9 @@ log = logging.getLogger(__name__)
 
 DAY = Menu("day_menu", "day", "voice.callback_day")
 WINDOW = Menu("window_menu", "window", "voice.callback_window")
-USE_NUMBER = Menu("use_caller_number", "use_number", "voice.callback_number")
+USE_NUMBER = Menu("use_caller_number", "use_number", "voice.callback_number", reads_back_a_number=True)
 KEY_NUMBER = Menu("key_number", "number", "voice.callback_keyed", number_entry=True)
-CHECK_NUMBER = Menu("check_number", "check_number", "voice.callback_check")
+CHECK_NUMBER = Menu("check_number", "check_number", "voice.callback_check", reads_back_a_number=True)
 VOICEMAIL = Menu("voicemail_menu", "yes_no", "voice.callback_voicemail")
 TEXTS = Menu("texts_menu", "yes_no", "voice.callback_texts")
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import wraps
+from functools import lru_cache, wraps
 from typing import Any
 
 from flask import Response, current_app, g, request, url_for
@@ -115,6 +115,7 @@ class Menu:
     listen: str  # what it listens for ([listen])
     endpoint: str  # the step that hears the answer
     number_entry: bool = False  # many keys ended by #, rather than one key
+    reads_back_a_number: bool = False  # says the caller's own digits: built for them alone, never kept
 
 
 @dataclass(frozen=True)
@@ -145,14 +146,23 @@ def ask(
     before: tuple[str, ...] = (),
 ) -> str:
     """Say the prompts `before`, a hint after a miss, then the menu, listening for keys or words."""
-    words = prompts()
     action = url_for(menu.endpoint, **(state or {}), miss=misses or None)
+    says = (*before, *((hint,) if hint else ()), menu.prompt)
+    build = _build_menu.__wrapped__ if menu.reads_back_a_number else _build_menu
+    return build(prompts(), menu, says, tuple(sorted((context or {}).items())), action)
+
+
+# Most steps of most calls ask one of a few menus, the same words for every caller: each is built
+# once per worker (a menu that reads back a caller's number is built afresh and not kept).
+@lru_cache(maxsize=1024)
+def _build_menu(words: Prompts, menu: Menu, says: tuple[str, ...], context: tuple, action: str) -> str:
     response = VoiceResponse()
     keys = {"finish_on_key": "#", "timeout": 10} if menu.number_entry else {"num_digits": 1}
     gather = response.gather(input="dtmf speech", action=action, method="POST", language=words.language,
                              hints=words.listening(menu.listen).hints or None, speech_timeout="auto", **keys)
-    for name in (*before, *((hint,) if hint else ()), menu.prompt):
-        speak(gather, name, **(context or {}))
+    for name in says:
+        for line in words.lines(name, **dict(context)):
+            gather.say(line, voice=words.voice, language=words.language)
     response.redirect(action, method="POST")
     return str(response)
 
