@@ -28,6 +28,7 @@ from sqlalchemy import (
     MetaData,
     UniqueConstraint,
     create_engine,
+    delete,
     func,
     insert,
     inspect,
@@ -36,7 +37,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.schema import DEFAULT_NAMING_CONVENTION
 
@@ -490,3 +491,40 @@ def test_the_lookups_by_number_and_by_record_use_their_indexes(session):
     trail = (select(AuditEvent).where(AuditEvent.record_type == "callback", AuditEvent.record_id == 1)
              .order_by(AuditEvent.id.desc()).limit(audit.PAGE_SIZE))
     assert "ix_audit_events_record" in plan(trail)
+
+
+# --- the audit trail is append-only in the database ---------------------------------------------
+
+
+def _refused(engine: Engine, statement) -> None:
+    with pytest.raises(DBAPIError, match="audit events are append-only"):
+        with engine.begin() as db:
+            db.execute(statement)
+
+
+def test_the_database_itself_refuses_to_change_or_delete_an_audit_row(database_url, engine_for):
+    engine = engine_for(database_url)
+    trail = AuditEvent.__table__
+    with engine.begin() as db:
+        row = db.execute(insert(trail).values(at=utc(2026, 11, 30, 9), action="view", record_type="callback",
+                                              record_id=7, detail="")).inserted_primary_key[0]
+    _refused(engine, update(trail).where(trail.c.id == row).values(staff_id=None, detail="nobody looked"))
+    _refused(engine, delete(trail).where(trail.c.id == row))
+    _refused(engine, text("DELETE FROM audit_events"))
+    with engine.connect() as db:
+        assert db.execute(select(trail.c.record_id, trail.c.detail)).all() == [(7, "")]
+        db.execute(insert(trail).values(at=utc(2026, 11, 30, 9, 1), action="view", record_type="callback",
+                                        record_id=7, detail=""))  # adding rows goes on as before
+        db.commit()
+
+
+def test_downgrading_past_0004_lets_audit_rows_change_again(legacy_url, engine_for):
+    engine = engine_for(legacy_url)
+    add_realistic_rows(engine)
+    command.upgrade(alembic_config(legacy_url), "head")
+    _refused(engine, text("UPDATE audit_events SET detail = 'x'"))
+    command.downgrade(alembic_config(legacy_url), "0003")
+    with engine.begin() as db:
+        assert db.execute(text("UPDATE audit_events SET detail = 'x'")).rowcount == 2
+    command.upgrade(alembic_config(legacy_url), "head")
+    _refused(engine, text("UPDATE audit_events SET detail = 'y'"))

@@ -1,6 +1,7 @@
 """The audit trail: every view and change of a victim's record, and the page administrators read it on.
 
-Rows are only ever added (ivr.models refuses updates and deletes of AuditEvent).
+Rows are only ever added: ivr.models refuses updates and deletes of AuditEvent, and so does the
+database itself (a trigger, migration 0004).
 """
 
 from __future__ import annotations
