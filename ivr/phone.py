@@ -1,7 +1,9 @@
-"""UK phone numbers: parsing what a caller gives us, telling mobiles apart, masking for logs."""
+"""UK phone numbers: parsing what a caller gives us, which we may call back, telling mobiles
+apart, masking for logs."""
 
 from __future__ import annotations
 
+from enum import Enum
 from functools import lru_cache
 
 import phonenumbers
@@ -12,7 +14,7 @@ _MOBILE_TYPES = {PhoneNumberType.MOBILE}
 
 @lru_cache(maxsize=4096)  # every step of a call parses the same caller's number again
 def parse_uk(raw: str | None) -> str | None:
-    """The E.164 form of a valid UK number (`07700 900123`, `+447700900123`), else None."""
+    """The E.164 form of a valid UK number of any kind (`0113 496 0123`, `+441134960123`), else None."""
     if not raw:
         return None
     try:
@@ -22,6 +24,59 @@ def parse_uk(raw: str | None) -> str | None:
     if number.country_code != 44 or not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class Refusal(Enum):
+    """Why a number is not one we call back. The staff form and the phone line each say it in their own words."""
+
+    NOT_A_NUMBER = "not_a_number"  # not a valid number at all
+    ABROAD = "abroad"  # valid, but not in the UK numbering plan
+    COSTS_EXTRA = "costs_extra"  # premium rate, shared cost, personal (070) or corporate (055) numbers
+    NOT_A_PERSONAL_LINE = "not_a_personal_line"  # pagers, VoIP (056) and freephone numbers
+
+
+# The regions that share +44: Great Britain and Northern Ireland, and the Crown dependencies.
+UK_REGIONS = frozenset({"GB", "GG", "IM", "JE"})
+_PERSONAL_LINES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+_COSTS_EXTRA = {PhoneNumberType.PREMIUM_RATE, PhoneNumberType.SHARED_COST, PhoneNumberType.PERSONAL_NUMBER}
+
+
+@lru_cache(maxsize=4096)  # asked again at several steps of a call
+def callable_number(raw: str | None) -> tuple[str | None, Refusal | None]:
+    """The E.164 form of a number we may call back, or why not: `(e164, None)` or `(None, refusal)`.
+
+    The one rule for the phone line (the caller's own line, and a number they key in) and the
+    staff form: UK mobiles and fixed lines, and 03 numbers (charged as geographic calls). Refused:
+    premium-rate and service numbers (09, 084, 087), personal (070) and corporate (055) numbers,
+    pagers (076), VoIP (056), freephone (080), numbers abroad, and whatever phonenumbers cannot
+    place. Premium and forwarding numbers would let anyone make the service pay for calls (toll
+    fraud), and officers dial whatever is stored.
+
+    The Crown dependencies (Guernsey, Jersey, the Isle of Man) share +44 and the UK numbering
+    plan, and victims there hold such numbers: their mobiles and fixed lines are accepted, and
+    their other kinds refused exactly as Great Britain's are. (07911 123456, the tests' mobile,
+    is a Guernsey one.)
+    """
+    try:
+        number = phonenumbers.parse((raw or "").strip(), "GB")
+    except NumberParseException:
+        return None, Refusal.NOT_A_NUMBER
+    if not phonenumbers.is_valid_number(number):  # its type would be UNKNOWN
+        return None, Refusal.NOT_A_NUMBER
+    if phonenumbers.region_code_for_number(number) not in UK_REGIONS:
+        return None, Refusal.ABROAD
+    kind = phonenumbers.number_type(number)
+    if kind in _PERSONAL_LINES or (kind == PhoneNumberType.UAN and _charged_as_geographic(number)):
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
+    if kind in _COSTS_EXTRA or kind == PhoneNumberType.UAN:
+        return None, Refusal.COSTS_EXTRA
+    return None, Refusal.NOT_A_PERSONAL_LINE  # pagers, VoIP, freephone
+
+
+def _charged_as_geographic(uan: phonenumbers.PhoneNumber) -> bool:
+    # phonenumbers files both 03 numbers and 055 corporate numbers (which cost more) as UAN and
+    # has no type that tells them apart: Ofcom's 03 range is the one left to the digits.
+    return str(uan.national_number).startswith("3")
 
 
 @lru_cache(maxsize=4096)

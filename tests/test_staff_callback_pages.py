@@ -162,7 +162,12 @@ def test_an_officer_books_a_callback_by_hand(client, officer, session):
 
 @pytest.mark.parametrize("change, field, message", [
     ({"phone_number": "12345"}, "phone_number", "Enter a valid UK phone number"),
-    ({"phone_number": "+33 1 23 45 67 89"}, "phone_number", "Enter a valid UK phone number"),
+    ({"phone_number": "+33 1 23 45 67 89"}, "phone_number", "We can only call numbers in the UK"),
+    ({"phone_number": "0909 879 0000"}, "phone_number", "it costs extra to call"),
+    ({"phone_number": "0871 234 5678"}, "phone_number", "it costs extra to call"),
+    ({"phone_number": "070 1234 5678"}, "phone_number", "it costs extra to call"),
+    ({"phone_number": "076 2312 3456"}, "phone_number", "it is a pager, internet (VoIP, 056) or freephone number"),
+    ({"phone_number": "056 1234 5678"}, "phone_number", "it is a pager, internet (VoIP, 056) or freephone number"),
     ({"phone_number": ""}, "phone_number", "Enter the number to call"),
     ({"phone_number": "01642 123456", "texts_ok": "yes"}, "texts_ok", "only go to a mobile number"),
     ({"voicemail_ok": ""}, "voicemail_ok", "Say whether a voicemail may be left"),
@@ -177,6 +182,16 @@ def test_booking_by_hand_refuses_what_the_phone_line_would(client, officer, sess
     assert message in body
     assert f'id="{field}-error"' in body
     assert session.scalar(select(func.count()).select_from(Callback)) == 0
+
+
+def test_the_example_the_form_prints_is_one_it_accepts(client, officer, session):
+    page = client.get("/staff/callbacks/new").get_data(as_text=True)
+    assert "A UK mobile or landline, e.g. 0113 496 0123 or 020 7946 0123." in page
+    for n, example in enumerate(["0113 496 0123", "020 7946 0123"]):
+        response = officer.post("/staff/callbacks/new", GOOD | {"phone_number": example, "texts_ok": "no",
+                                                                "window": ["morning", "afternoon"][n]})
+        assert response.status_code == 303, response.get_data(as_text=True)
+    assert sorted(session.scalars(select(Callback.phone_number))) == ["+441134960123", "+442079460123"]
 
 
 def test_a_landline_without_texts_is_fine(client, officer, session):

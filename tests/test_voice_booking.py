@@ -201,3 +201,60 @@ def test_a_callback_arranged_from_the_closed_menu_goes_to_the_chosen_team(phone,
     phone.ring(LANDLINE, at=SATURDAY).press("3").press("1").press("2").press("1").press("1").press("1").press("1")
     [callback] = stored(session, Callback)
     assert callback.region == "cleveland"
+
+
+# --- only numbers that are safe and free to call (ivr.phone.callable_number) -----------------------
+
+CANT_CALL = "Sorry, we can't call that kind of number. We can call a mobile, or a landline."
+
+
+@pytest.mark.parametrize(
+    ("keyed", "heard"),
+    [
+        ("09098790000#", CANT_CALL),  # premium rate
+        ("08712345678#", CANT_CALL),  # service number
+        ("08444771000#", CANT_CALL),
+        ("07012345678#", CANT_CALL),  # personal number: forwards anywhere, at a price
+        ("07623123456#", CANT_CALL),  # pager
+        ("05612345678#", CANT_CALL),  # VoIP
+        ("08001111111#", CANT_CALL),  # freephone
+        ("0033123456789#", "Sorry, we can only call a number in the UK."),
+        ("07700900123#", "Sorry, that doesn't seem to be a UK phone number."),  # Ofcom's drama mobiles are unallocated
+    ],
+)
+def test_a_number_we_cannot_call_is_asked_for_again_with_the_reason(phone, session, keyed, heard):
+    call = phone.ring(None, at=SATURDAY).press("4").press("1").press("1").press(keyed)
+    assert call.heard.startswith(heard)
+    assert call.heard.endswith("Please key in the number we should call, starting with 0. Then press the hash key.")
+    assert [c.keyed_number for c in stored(session, Call)] == [None]  # never held, never called
+    call.press("01134960123#")
+    assert "You keyed 0 1 1 3 4 9 6 0 1 2 3. If that's right, press 1." in call.heard
+    call.press("1").press("1")
+    assert "We'll call the number ending 1 2 3." in call.heard
+    [callback] = stored(session, Callback)
+    assert callback.phone_number == "+441134960123"
+
+
+def test_a_number_we_cannot_call_counts_as_a_miss(phone, session):
+    call = phone.ring(None, at=SATURDAY).press("4").press("1").press("1")
+    call.press("09098790000#").press("07012345678#").press("0033123456789#")
+    assert "Our office is closed just now." in call.heard and "To leave a message, press 1." in call.heard
+    assert stored(session, Callback) == []
+
+
+@pytest.mark.parametrize("from_number", ["+441134960123", "+443000031818", "+447797123456", "+441534446000"],
+                         ids=["landline", "03", "Jersey mobile", "Jersey landline"])
+def test_the_line_rung_from_is_offered_when_we_may_call_it(phone, from_number):
+    call = phone.ring(from_number, at=SATURDAY).press("4").press("1").press("1")
+    assert f"We'll call the number ending {' '.join(from_number[-3:])}. To use that number, press 1." in call.heard
+
+
+@pytest.mark.parametrize("from_number", ["+445612345678", "+447012345678", "+33123456789", "+447623123456"],
+                         ids=["VoIP", "personal", "abroad", "pager"])
+def test_a_caller_on_a_line_we_cannot_call_keys_one_in(phone, session, from_number):
+    call = phone.ring(from_number, at=SATURDAY).press("4").press("1").press("1")
+    assert "We'll call the number ending" not in call.heard
+    assert "Please key in the number we should call" in call.heard
+    call.press("01134960123#").press("1").press("1")
+    [callback] = stored(session, Callback)
+    assert callback.phone_number == "+441134960123"

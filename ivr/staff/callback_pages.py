@@ -14,7 +14,7 @@ from ivr import callbacks, closures, current_time, outbox
 from ivr.callbacks import ATTEMPT_OUTCOMES, CallbackRefused, Slot
 from ivr.db.sessions import request_session
 from ivr.models import OPEN_CALLBACK_STATUSES, Callback, InboundText, StaffUser
-from ivr.phone import is_mobile, parse_uk
+from ivr.phone import callable_number, is_mobile
 from ivr.staff import bp
 from ivr.staff.audit import audit, events_for
 from ivr.staff.display import day_name, window_label
@@ -166,13 +166,11 @@ def new_callback():
     _offer_windows(form, now)
     form.region.choices = [SelectChoice("", "Choose the team"), *(SelectChoice(r.id, r.name) for r in helpline.regions)]
     if form.validate_on_submit():
-        number = parse_uk(form.phone_number.data)
-        if number is None:
-            form.phone_number.errors.append("Enter a valid UK phone number, like 07700 900123 or 01642 123456.")
-        elif form.texts_ok.data == "yes" and not is_mobile(number):
+        number = callable_number(form.phone_number.data)[0]  # the form refused any other (forms.py)
+        if form.texts_ok.data == "yes" and not is_mobile(number):
             form.texts_ok.errors.append("Text reminders can only go to a mobile number; choose No, or give a mobile number.")
         new_slot = _chosen_slot(form, now)
-        if number and new_slot and not form.phone_number.errors and not form.texts_ok.errors:
+        if new_slot and not form.texts_ok.errors:
             callback_id = callbacks.book_callback(
                 db, region=form.region.data, phone_number=number, is_mobile=is_mobile(number),
                 starts=new_slot.starts, ends=new_slot.ends, voicemail_ok=form.voicemail_ok.data == "yes",

@@ -4,13 +4,27 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, PasswordField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import EqualTo, InputRequired, Length, Optional
+from wtforms.validators import EqualTo, InputRequired, Length, Optional, ValidationError
 
 from ivr.callbacks import ATTEMPT_OUTCOMES
 from ivr.models import Role
+from ivr.phone import Refusal, callable_number
 
 NOTE_MAX = 2000
 YES_NO = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
+
+# Printed as the example on the form: Ofcom's drama ranges (0113 496 0xxx, 020 7946 0xxx), which
+# no real person holds and which the form accepts.
+NUMBER_EXAMPLES = "0113 496 0123 or 020 7946 0123"
+# Why the form refuses a number (ivr.phone.callable_number), and what to ask the victim for instead.
+REFUSED_NUMBERS = {
+    Refusal.NOT_A_NUMBER: f"Enter a valid UK phone number: a mobile or a landline, like {NUMBER_EXAMPLES}.",
+    Refusal.ABROAD: "We can only call numbers in the UK. Ask for a UK mobile or landline number.",
+    Refusal.COSTS_EXTRA: "We cannot call this number: it costs extra to call (a premium-rate, service, personal "
+                         "or corporate number, such as 09, 084, 087, 070 or 055). Ask for their mobile or landline.",
+    Refusal.NOT_A_PERSONAL_LINE: "We cannot call this number: it is a pager, internet (VoIP, 056) or freephone "
+                                 "number, not a line a person answers. Ask for their mobile or landline.",
+}
 
 
 class ActionForm(FlaskForm):
@@ -48,12 +62,19 @@ class RescheduleForm(FlaskForm):
 class NewCallbackForm(RescheduleForm):
     region = SelectField("Team", validators=[InputRequired("Choose the team.")])
     phone_number = StringField("Number to call", [InputRequired("Enter the number to call."), Length(max=32)],
+                               description=f"A UK mobile or landline, e.g. {NUMBER_EXAMPLES}.",
                                render_kw={"autocomplete": "off", "inputmode": "tel"})
     voicemail_ok = RadioField("May we leave a voicemail if we miss them?", choices=YES_NO,
                               validators=[InputRequired("Say whether a voicemail may be left.")])
     texts_ok = RadioField("Do they want a text reminder before the call?", choices=YES_NO,
                           validators=[InputRequired("Say whether they want a text reminder.")])
     note = TextAreaField("Note (optional)", [Optional(), Length(max=NOTE_MAX)])
+
+    def validate_phone_number(self, field: StringField) -> None:
+        """Only a number the service may call back: the phone line's own rule."""
+        refused = callable_number(field.data)[1]
+        if refused is not None:
+            raise ValidationError(REFUSED_NUMBERS[refused])
 
 
 class ClosureForm(FlaskForm):

@@ -13,7 +13,7 @@ from ivr import callbacks, calls
 from ivr.db.sessions import request_session
 from ivr.helpline import CallbackWindow, normalise_words
 from ivr.hours import london
-from ivr.phone import is_mobile, last_digits, mask, national_digits, parse_uk
+from ivr.phone import Refusal, callable_number, is_mobile, last_digits, mask, national_digits
 from ivr.speech import digits_from_speech, key_from_speech
 from ivr.voice.kit import (
     Answer,
@@ -147,11 +147,12 @@ def callback_window() -> str:
 
 
 def callers_uk_number() -> str | None:
-    return parse_uk(form("From", 32))
+    """The line the caller rang from, if it is one we may call back (ivr.phone.callable_number)."""
+    return callable_number(form("From", 32))[0]
 
 
 def number_menu(booking: Booking, misses: int = 0, hint: str | None = None) -> str:
-    """Offer the number the caller rang from when it is a UK one; otherwise ask them to key one in."""
+    """Offer the number the caller rang from when we may call it; otherwise ask them to key one in."""
     own = callers_uk_number()
     if own is None:
         return key_number_menu(booking)
@@ -177,17 +178,27 @@ def key_number_menu(booking: Booking, misses: int = 0, hint: str | None = None) 
     return ask(KEY_NUMBER, state=replace(booking, number=None).state(), misses=misses, hint=hint)
 
 
+# What the caller hears when the number they keyed is not one we call (templates/voice/prompts.toml).
+REFUSED_NUMBER_HINTS = {
+    Refusal.NOT_A_NUMBER: "not_a_number",
+    Refusal.ABROAD: "number_abroad",
+    Refusal.COSTS_EXTRA: "number_not_callable",
+    Refusal.NOT_A_PERSONAL_LINE: "number_not_callable",
+}
+
+
 @step("/callback/keyed")
 def callback_keyed() -> str:
-    """Hear a keyed (or spoken) number; a valid UK one is held on the call and read back."""
+    """Hear a keyed (or spoken) number; one we may call is held on the call and read back, and
+    any other is asked for again, with the reason."""
     booking = Booking.from_request()
     if answer(KEY_NUMBER, "9").key == "9":
         return key_number_menu(booking, misses=misses())
     digits = form("Digits", 32) or digits_from_speech(form("SpeechResult", 300))
-    number = parse_uk(digits)
+    number, refused = callable_number(digits)
     if number is None:
         return retry(Answer(None, heard=bool(digits)), partial(key_number_menu, booking),
-                     hint="not_a_number" if digits else None)
+                     hint=REFUSED_NUMBER_HINTS[refused] if digits else None)
     sid = call_sid()
     if sid is None:  # nowhere to hold the number; start the question again
         return key_number_menu(booking)
