@@ -6,6 +6,7 @@ this when the variable is set) every test runs on a private PostgreSQL database 
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -27,6 +28,7 @@ from ivr.db.migrations import upgrade
 from ivr.db.sessions import session_scope
 from ivr.models import Base, Callback
 from ivr.walker import Call
+from tests.services import NGINX, Deployed, deployed_behind_nginx
 from tests.twilio_double import ACCOUNT_SID, AUTH_TOKEN, TwilioDouble
 
 PUBLIC_URL = "https://rj-helpline.example.org"
@@ -211,10 +213,10 @@ def book(session, starts: datetime, ends: datetime, now: datetime, *, number: st
     """A callback booked by phone at `now` for the window `starts`-`ends` (its reminders planned)."""
     from ivr.callbacks import book_callback
 
-    callback_id = book_callback(session, region="cleveland", phone_number=number, is_mobile=True, starts=starts,
-                                ends=ends, voicemail_ok=False, texts_ok=texts_ok, now=now,
-                                call_sid="CA" + uuid.uuid4().hex)
-    return session.get(Callback, callback_id)
+    booked = book_callback(session, region="cleveland", phone_number=number, number_source="caller", is_mobile=True,
+                           starts=starts, ends=ends, voicemail_ok=False, texts_ok=texts_ok, now=now,
+                           call_sid="CA" + uuid.uuid4().hex)
+    return session.get(Callback, booked.callback_id)
 
 
 # --- staff pages --------------------------------------------------------------------------------
@@ -230,7 +232,7 @@ def _quick_password_hashing(monkeypatch):
     monkeypatch.setattr("ivr.staff.accounts.hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
-_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 class StaffActions:
@@ -257,7 +259,7 @@ class StaffActions:
                                                          "csrf_token": self.csrf_token("/staff/sign-in")})
 
     def csrf_token(self, page: str = "/staff/") -> str:
-        match = _CSRF.search(self.client.get(page).get_data(as_text=True))
+        match = CSRF_FIELD.search(self.client.get(page).get_data(as_text=True))
         assert match, f"no CSRF token on {page}"
         return match.group(1)
 
@@ -278,13 +280,17 @@ def staff_login(app, client) -> StaffActions:
 def make_callback(app):
     """Books a callback the way the phone line does (book_callback); returns its id.
 
-    By default the first window still open now, for a mobile that agreed to texts and voicemail.
+    By default the first window still open now, for a mobile that agreed to texts and voicemail:
+    MOBILE the first time, then other mobiles (one booking a number and window).
     """
     from ivr import callbacks, closures, current_time
     from ivr.phone import is_mobile
 
-    def make(*, day=None, window: str = "morning", phone_number: str = MOBILE, region: str = "cleveland",
+    made = itertools.count()
+
+    def make(*, day=None, window: str = "morning", phone_number: str | None = None, region: str = "cleveland",
              voicemail_ok: bool = True, texts_ok: bool = True, call_sid: str | None = None) -> int:
+        phone_number = phone_number or f"+4479111234{56 + next(made):02d}"
         helpline = app.extensions["helpline"]
         with app.app_context(), session_scope(app) as session:
             now = current_time.now()
@@ -294,9 +300,9 @@ def make_callback(app):
             else:
                 chosen = callbacks.slot(day, helpline.callback_window(window))
             return callbacks.book_callback(
-                session, region=region, phone_number=phone_number, is_mobile=is_mobile(phone_number),
-                starts=chosen.starts, ends=chosen.ends, voicemail_ok=voicemail_ok, texts_ok=texts_ok, now=now,
-                call_sid=call_sid or f"CA{uuid.uuid4().hex}")
+                session, region=region, phone_number=phone_number, number_source="caller",
+                is_mobile=is_mobile(phone_number), starts=chosen.starts, ends=chosen.ends, voicemail_ok=voicemail_ok,
+                texts_ok=texts_ok, now=now, call_sid=call_sid or f"CA{uuid.uuid4().hex}").callback_id
 
     return make
 
@@ -365,3 +371,28 @@ class Phone:
 @pytest.fixture
 def phone(twilio, clock) -> Phone:
     return Phone(twilio, clock)
+
+
+# --- as deployed ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=[1, 0], ids=["TRUSTED_PROXY_HOPS=1", "TRUSTED_PROXY_HOPS=0"])
+def behind_nginx(request, database_url, double, tmp_path) -> Iterator[Deployed]:
+    """The Procfile's web process with an operator's production settings, behind nginx over https.
+
+    With TRUSTED_PROXY_HOPS=1 the app reads X-Forwarded-Proto/-For itself (the README's advice);
+    with 0 gunicorn does, trusting them from a proxy on the same machine."""
+    if not NGINX.exists():
+        pytest.skip(f"Debian's nginx is not installed at {NGINX} (./dev test installs it)")
+    with deployed_behind_nginx({
+        "IVR_ENV": "production",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "a-secret-key-for-the-https-tests-" + "x" * 16,
+        "TRUSTED_PROXY_HOPS": str(request.param),
+        "TWILIO_ACCOUNT_SID": double.account_sid,
+        "TWILIO_AUTH_TOKEN": double.auth_token,
+        "TWILIO_API_BASE_URL": double.base_url,
+        "TWILIO_PHONE_NUMBER": HELPLINE_NUMBER,
+        "SPOOL_DIR": str(tmp_path / "spool"),
+    }, tmp_path) as service:
+        yield service

@@ -9,14 +9,10 @@ is the subject of test_scheduler.py; here it is the service as deployed.)
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta, timezone
@@ -29,10 +25,10 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 from twilio.request_validator import RequestValidator
 
-from ivr.config import PROJECT_DIR, SETTINGS
 from ivr.models import Callback, Reminder, ReminderStatus
 from ivr.walker import Call
 from tests.conftest import HELPLINE_NUMBER, PUBLIC_URL, book
+from tests.services import check_running, free_port, operator_env, started, stop, tail, wait_for
 
 pytest.importorskip("gunicorn", reason="gunicorn is not installed, so the web workers cannot be started")
 
@@ -48,73 +44,13 @@ CLOCK_AT = ("import sys, time_machine; time_machine.travel(float(sys.argv[1]), t
             "import scheduler; sys.exit(scheduler.main([]))")
 
 
-def wait_for(what: str, done: Callable[[], object], seconds: float, *, interval: float = 0.1,
-              also: Callable[[], None] = lambda: None):
-    """Poll `done` until it returns something truthy; `also` may fail early (a process died)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        also()
-        if result := done():
-            return result
-        time.sleep(interval)
-    pytest.fail(f"gave up after {seconds}s waiting for {what}")
-
-
-def tail(path: Path, lines: int = 40) -> str:
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else "(no log)"
-
-
-@contextmanager
-def started(name: str, args: list[str], env: dict[str, str], folder: Path) -> Iterator[subprocess.Popen]:
-    """A process of the service, logging to `folder/name.log`; stopped (and if need be killed) after."""
-    log_path = folder / f"{name}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(args, env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-    process.log_path = log_path  # type: ignore[attr-defined]
-    try:
-        yield process
-    finally:
-        stop(process)
-        try:
-            os.killpg(process.pid, signal.SIGKILL)  # anything it left behind (gunicorn's workers)
-        except ProcessLookupError:
-            pass
-
-
-def stop(process: subprocess.Popen, grace: float = 10) -> int:
-    """SIGTERM, as an init system stops a service; SIGKILL if it has not gone within `grace`."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(grace)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(grace)
-    return process.returncode
-
-
-def check_running(*processes: subprocess.Popen) -> None:
-    for process in processes:
-        if process.poll() is not None:
-            pytest.fail(f"{process.args[:3]} stopped with {process.returncode}:\n{tail(process.log_path)}")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def service_env(database_url, double, tmp_path) -> dict[str, str]:
     """What an operator would set for the web and clock processes, and nothing from this shell."""
-    ours = {setting.name for setting in SETTINGS}
-    env = {name: value for name, value in os.environ.items() if name not in ours}
-    return env | {
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_DIR), env.get("PYTHONPATH")])),
+    return operator_env({
+        "IVR_ENV": "production",
         "DATABASE_URL": database_url,
-        "SECRET_KEY": "processes-test-secret",
+        "SECRET_KEY": "processes-test-secret-of-at-least-32-characters",
         "PUBLIC_URL": PUBLIC_URL,
         "TWILIO_ACCOUNT_SID": double.account_sid,
         "TWILIO_AUTH_TOKEN": double.auth_token,
@@ -122,7 +58,7 @@ def service_env(database_url, double, tmp_path) -> dict[str, str]:
         "TWILIO_PHONE_NUMBER": HELPLINE_NUMBER,
         "SPOOL_DIR": str(tmp_path / "spool"),
         "LOG_FORMAT": "text",
-    }
+    })
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """The staff pages in a real browser (Debian's chromium, driven by Playwright) against a real server:
 an officer works the queue with JavaScript switched off, starting from a callback a caller booked
-through a simulated call, and axe-core finds no serious accessibility problems. `./dev test`
-installs chromium and fetches axe-core when they are missing."""
+through a simulated call, and axe-core finds no serious accessibility problems. Then the same work
+as deployed: over https through Debian's nginx, in front of gunicorn in production mode. `./dev test`
+installs chromium and nginx, and fetches axe-core, when they are missing."""
 
 from __future__ import annotations
 
@@ -63,8 +64,9 @@ def sign_in(page, base_url: str, email: str) -> None:
     page.goto(base_url + "/staff/")
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password").fill(STAFF_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(base_url + "/staff/")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+    assert page.url == base_url + "/staff/", page.locator("main").inner_text()
 
 
 # A mobile other than the landline below, so the number ending alone tells the two callbacks apart.
@@ -150,3 +152,38 @@ def test_sign_in_queue_and_callback_pages_pass_axe(browser, live_server, officer
     problems["new callback"] = _serious_violations(page)
     context.close()
     assert problems == {"sign-in": [], "queue": [], "callback": [], "new callback": []}
+
+
+# --- as deployed: https through nginx, gunicorn in production mode --------------------------------
+
+
+def test_over_https_behind_nginx_an_officer_signs_in_works_a_callback_and_signs_out(
+        browser, behind_nginx, officer_account, make_callback, app):
+    base = behind_nginx.url
+    callback_id = make_callback()
+    # The certificate is the test's own; the browser is told to accept it, and nothing else changes.
+    context = browser.new_context(ignore_https_errors=True)
+    page = context.new_page()
+    sign_in(page, base, officer_account)
+    [cookie] = [c for c in context.cookies() if c["name"] == "session"]
+    assert cookie["secure"] and cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+
+    page.goto(f"{base}/staff/callbacks/{callback_id}")
+    page.get_by_label("No answer").check()
+    page.get_by_role("button", name="Record the attempt").click()
+    assert page.get_by_role("status").inner_text() == "The attempt is recorded."
+    page.get_by_label("Note", exact=True).fill("Try again after lunch")
+    page.get_by_role("button", name="Add the note").click()
+    assert "note" in page.get_by_role("status").inner_text().lower()
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(base + "/staff/sign-in")
+    assert page.get_by_role("status").inner_text() == "You have signed out."
+    page.goto(f"{base}/staff/callbacks/{callback_id}")
+    assert page.url == base + "/staff/sign-in"
+    context.close()
+
+    with session_scope(app) as session:
+        events = session.scalars(select(CallbackEvent).where(CallbackEvent.callback_id == callback_id)
+                                 .order_by(CallbackEvent.id)).all()
+        assert [(e.kind, e.outcome, e.detail) for e in events if e.kind in ("attempt", "note")] == [
+            ("attempt", "no_answer", ""), ("note", None, "Try again after lunch")]

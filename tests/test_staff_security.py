@@ -3,8 +3,9 @@
 from datetime import timedelta
 
 import pytest
+import requests
 
-from tests.conftest import utc
+from tests.conftest import CSRF_FIELD, STAFF_PASSWORD, utc
 
 MONDAY_9AM = utc(2026, 11, 30, 9)
 
@@ -45,10 +46,42 @@ def test_every_staff_page_carries_the_security_headers(client, staff_login, path
     assert "default-src 'self'" in csp and "object-src 'none'" in csp and "frame-ancestors 'none'" in csp
     assert "unsafe-inline" not in csp
     assert headers["Cache-Control"] == "no-store"
-    assert headers["Referrer-Policy"] == "no-referrer"
+    # Our own pages get the Referer the CSRF check needs over https; other sites get nothing.
+    assert headers["Referrer-Policy"] == "same-origin"
     assert headers["X-Content-Type-Options"] == "nosniff"
     # PUBLIC_URL is https in the tests, so the browser is told to keep to https.
     assert headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_over_https_behind_nginx_a_form_needs_its_token_and_must_come_from_this_site(
+        behind_nginx, staff_login, make_callback):
+    base = behind_nginx.url
+    officer = requests.Session()
+    # Per request: a session's own `verify` loses to REQUESTS_CA_BUNDLE when that is set.
+    tls = {"verify": str(behind_nginx.certificate), "timeout": 10}
+
+    def token(path: str) -> str:
+        return CSRF_FIELD.search(officer.get(base + path, **tls).text).group(1)
+
+    def post(path: str, data: dict, referer: str | None) -> int:
+        return officer.post(base + path, data=data, headers={"Referer": referer} if referer else {},
+                            allow_redirects=False, **tls).status_code
+
+    staff_login.create()
+    signed_in = post("/staff/sign-in", {"email": "officer@example.org", "password": STAFF_PASSWORD,
+                                        "csrf_token": token("/staff/sign-in")}, base + "/staff/sign-in")
+    assert signed_in == 302
+    page = f"/staff/callbacks/{make_callback()}"
+    response = officer.get(base + page, **tls)
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    note = f"{page}/note"
+    for elsewhere in ("https://attacker.example/", f"http{base.removeprefix('https')}{page}", None):
+        assert post(note, {"text": "forged", "csrf_token": token(page)}, elsewhere) == 400, elsewhere
+    assert post(note, {"text": "forged"}, base + page) == 400
+    assert post(note, {"text": "Rang twice", "csrf_token": token(page)}, base + page) == 303
+    shown = officer.get(base + page, **tls).text
+    assert "Rang twice" in shown and "forged" not in shown
 
 
 def test_session_cookie_is_secure_httponly_and_samesite_lax_under_https(client, staff_login):

@@ -102,7 +102,9 @@ def _security_headers(response):
         return response
     headers = response.headers
     headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    headers["Referrer-Policy"] = "no-referrer"
+    # The full address goes only to our own pages, never elsewhere: over https Flask-WTF refuses a
+    # form whose Referer is not this site (WTF_CSRF_SSL_STRICT), so browsers must send it to us.
+    headers["Referrer-Policy"] = "same-origin"
     headers["X-Content-Type-Options"] = "nosniff"
     headers["X-Frame-Options"] = "DENY"
     if request.endpoint != "staff.static":
