@@ -31,7 +31,7 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("IVR_ENV", "development", "`production` refuses to start without SECRET_KEY, TWILIO_AUTH_TOKEN and PUBLIC_URL, and logs JSON"),
+    Setting("IVR_ENV", "development", "`production` refuses to start unless SECRET_KEY (32 characters or more), an https PUBLIC_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and a sender (TWILIO_PHONE_NUMBER or TWILIO_MESSAGING_SERVICE_SID) are set; it logs JSON"),
     Setting("DATABASE_URL", None, "SQLAlchemy URL; default: a SQLite file `instance/ivr.sqlite3`"),
     Setting("SECRET_KEY", None, "signs staff sessions; in development one is generated into `instance/`; required in production"),
     Setting("PUBLIC_URL", None, "the https base URL Twilio calls (e.g. https://rj.example.org); signatures are checked against it"),
@@ -58,7 +58,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOG_LEVEL", "INFO", "the logging level"),
 )
 
-REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "TWILIO_AUTH_TOKEN", "PUBLIC_URL")
+REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "PUBLIC_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
+SENDERS = ("TWILIO_PHONE_NUMBER", "TWILIO_MESSAGING_SERVICE_SID")
+MIN_SECRET_KEY_LENGTH = 32
 
 
 def load(environ: dict[str, str] | None = None, dotenv_path: str | os.PathLike | None = ".env") -> dict[str, Any]:
@@ -74,12 +76,32 @@ def load(environ: dict[str, str] | None = None, dotenv_path: str | os.PathLike |
     return values
 
 
+def production_problems(config: dict[str, Any]) -> list[str]:
+    """What stops a production setup being safe, each naming the setting to fix.
+
+    Without an account and a sender every text would be quietly "simulated" and retention would
+    forget recordings still held at Twilio; over http Twilio's signatures and the staff session
+    cookie travel in clear; a short SECRET_KEY lets session cookies be forged by guessing it.
+    """
+    problems = [f"set {name}" for name in REQUIRED_IN_PRODUCTION if not config.get(name)]
+    if not any(config.get(name) for name in SENDERS):
+        problems.append("set TWILIO_PHONE_NUMBER (the number texts come from) or TWILIO_MESSAGING_SERVICE_SID")
+    public_url = config.get("PUBLIC_URL") or ""
+    if public_url and not public_url.startswith("https://"):
+        problems.append(f"set PUBLIC_URL to the service's https:// address, not {public_url!r}")
+    secret_key = config.get("SECRET_KEY") or ""
+    if secret_key and len(secret_key) < MIN_SECRET_KEY_LENGTH:
+        problems.append(f"set SECRET_KEY to at least {MIN_SECRET_KEY_LENGTH} random characters (it has "
+                        f"{len(secret_key)}), e.g. the output of: python3 -c 'import secrets; print(secrets.token_hex(32))'")
+    return problems
+
+
 def finish(config: dict[str, Any], instance_path: str) -> None:
     """Fill the defaults that depend on the instance folder, and refuse an unsafe production setup."""
     if config["IVR_ENV"] == "production":
-        missing = [name for name in REQUIRED_IN_PRODUCTION if not config.get(name)]
-        if missing:
-            raise RuntimeError(f"production needs {', '.join(missing)} to be set")
+        problems = production_problems(config)
+        if problems:
+            raise RuntimeError("IVR_ENV=production refuses to start:\n" + "\n".join(f"- {p}" for p in problems))
     if not config.get("DATABASE_URL"):
         Path(instance_path).mkdir(parents=True, exist_ok=True)
         config["DATABASE_URL"] = f"sqlite:///{Path(instance_path) / 'ivr.sqlite3'}"

@@ -16,12 +16,33 @@ def test_environment_wins_over_dotenv_and_defaults_fill_the_rest(tmp_path):
     assert values["TWILIO_API_BASE_URL"] == "https://api.twilio.com"
 
 
-@pytest.mark.parametrize("missing", config.REQUIRED_IN_PRODUCTION)
-def test_production_refuses_to_start_without_a_required_setting(app_config, missing):
-    app_config.update(IVR_ENV="production")
-    app_config[missing] = None
-    with pytest.raises(RuntimeError, match=missing):
-        create_app(app_config)
+@pytest.mark.parametrize("change, message", [
+    ({"SECRET_KEY": None}, "set SECRET_KEY"),
+    ({"PUBLIC_URL": None}, "set PUBLIC_URL"),
+    ({"TWILIO_ACCOUNT_SID": None}, "set TWILIO_ACCOUNT_SID"),
+    ({"TWILIO_AUTH_TOKEN": None}, "set TWILIO_AUTH_TOKEN"),
+    ({"TWILIO_PHONE_NUMBER": None}, r"set TWILIO_PHONE_NUMBER \(the number texts come from\) or TWILIO_MESSAGING_SERVICE_SID"),
+    ({"PUBLIC_URL": "http://rj-helpline.example.org"}, "set PUBLIC_URL to the service's https:// address"),
+    ({"SECRET_KEY": "k" * 31}, r"set SECRET_KEY to at least 32 random characters \(it has 31\)"),
+])
+def test_production_refuses_to_start_unsafely_and_says_what_to_set(app_config, change, message):
+    with pytest.raises(RuntimeError, match=message):
+        create_app(app_config | {"IVR_ENV": "production"} | change)
+
+
+def test_production_names_every_problem_at_once(app_config):
+    unsafe = {"IVR_ENV": "production", "SECRET_KEY": "short", "PUBLIC_URL": "http://rj.example.org",
+              "TWILIO_ACCOUNT_SID": None, "TWILIO_PHONE_NUMBER": None}
+    with pytest.raises(RuntimeError) as refused:
+        create_app(app_config | unsafe)
+    assert str(refused.value).count("\n- set ") == 4
+
+
+@pytest.mark.parametrize("sender", [{}, {"TWILIO_PHONE_NUMBER": None, "TWILIO_MESSAGING_SERVICE_SID": "MG" + "1" * 32}])
+def test_production_starts_when_set_up_safely(app_config, sender):
+    app = create_app(app_config | {"IVR_ENV": "production"} | sender)
+    assert app.config["SESSION_COOKIE_SECURE"]
+    app.extensions["db.engine"].dispose()
 
 
 def test_development_generates_and_keeps_a_secret_key(tmp_path):

@@ -81,8 +81,8 @@ def free_port() -> int:
 
 def app_environment(database_url: str) -> dict[str, str]:
     return {**os.environ, "IVR_ENV": "production", "DATABASE_URL": database_url, "PUBLIC_URL": PUBLIC_URL,
-            "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": SID, "SECRET_KEY": "bench-secret",
-            "TWILIO_API_BASE_URL": "http://127.0.0.1:9"}
+            "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": SID, "TWILIO_PHONE_NUMBER": "+441642000000",
+            "SECRET_KEY": "bench-secret-" + "0123456789" * 3, "TWILIO_API_BASE_URL": "http://127.0.0.1:9"}
 
 
 # --- learning the calls -------------------------------------------------------------------------
