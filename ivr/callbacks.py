@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -23,6 +24,8 @@ from ivr.models import (
     CallbackEvent,
     CallbackStatus,
     EventKind,
+    NumberSource,
+    TextsHeld,
 )
 
 OFFERED_DAYS = 5
@@ -58,11 +61,17 @@ def offered_days(helpline: Helpline, hours: OfficeHours, now: datetime, count: i
     return days  # pragma: no cover - working_days never ends
 
 
+class Booked(NamedTuple):
+    callback_id: int
+    already: bool  # the number already had this window booked (by another call, or by staff)
+
+
 def book_callback(
     session: Session,
     *,
     region: str,
     phone_number: str,
+    number_source: NumberSource,
     is_mobile: bool,
     starts: datetime,
     ends: datetime,
@@ -71,24 +80,34 @@ def book_callback(
     now: datetime,
     call_sid: str | None = None,
     created_by_id: int | None = None,
-) -> int:
-    """Store a callback, note it in its history and plan its reminders; its id. Booked by phone
-    (`call_sid`) or by an officer (`created_by_id`); texts only ever go to a mobile.
+) -> Booked:
+    """Store a callback, note it in its history and plan its reminders. Booked by phone
+    (`call_sid`) or by an officer (`created_by_id`). Texts only ever go to a mobile, and never
+    unasked to a number keyed in during a call: it may be someone else's (an officer who has
+    spoken to them can turn texts on, `allow_texts`).
 
-    Twilio may post the booking step twice: the unique call_sid decides, and a repeat stores
-    nothing and gives the first booking's id.
+    One booking per person and window: when the number already has an open callback for the
+    window, nothing is stored and that one is given, `already`. Twilio may post the booking step
+    twice: the same call's booking is given again, not `already`.
     """
-    callback_id = insert_unless_duplicate(session, Callback, {
-        "call_sid": call_sid, "region": region, "phone_number": phone_number, "is_mobile": is_mobile,
-        "window_start": starts, "window_end": ends, "voicemail_ok": voicemail_ok, "texts_ok": texts_ok and is_mobile,
-        "status": CallbackStatus.BOOKED, "created_by_id": created_by_id, "created_at": now, "updated_at": now,
-    }, "call_sid")
+    texts_ok = texts_ok and is_mobile and number_source != NumberSource.KEYED
+    values = {
+        "call_sid": call_sid, "region": region, "phone_number": phone_number, "number_source": number_source,
+        "is_mobile": is_mobile, "window_start": starts, "window_end": ends, "voicemail_ok": voicemail_ok,
+        "texts_ok": texts_ok, "status": CallbackStatus.BOOKED, "created_by_id": created_by_id,
+        "created_at": now, "updated_at": now,
+    }
+    callback_id = insert_unless_duplicate(session, Callback, values)
     if callback_id is None:
-        return session.scalars(select(Callback.id).where(Callback.call_sid == call_sid)).one()
+        if call_sid and (same_call := session.scalar(select(Callback.id).where(Callback.call_sid == call_sid))):
+            return Booked(same_call, already=False)
+        return Booked(session.scalars(select(Callback.id).where(
+            Callback.phone_number == phone_number, Callback.window_start == starts,
+            Callback.status.in_(OPEN_CALLBACK_STATUSES))).one(), already=True)
     session.execute(_NOTE_BOOKED, {"callback_id": callback_id, "at": now, "kind": EventKind.BOOKED,
                                    "detail": "by phone" if call_sid else "by staff", "staff_id": created_by_id})
     reminders.plan_reminders(session, session.get(Callback, callback_id), now)
-    return callback_id
+    return Booked(callback_id, already=False)
 
 
 _NOTE_BOOKED = insert(CallbackEvent.__table__)
@@ -152,7 +171,10 @@ def record_attempt(session: Session, callback: Callback, outcome: str, *, now: d
     _require_open(callback, "attempted")
     if outcome == AttemptOutcome.LEFT_VOICEMAIL and not callback.voicemail_ok:
         raise CallbackRefused("They did not agree to a voicemail, so one must not be left.")
-    return _record(session, callback, now, staff_id, EventKind.ATTEMPT, AttemptOutcome(outcome), detail.strip())
+    event = _record(session, callback, now, staff_id, EventKind.ATTEMPT, AttemptOutcome(outcome), detail.strip())
+    if outcome == AttemptOutcome.NOT_SAFE:
+        reminders.hold_texts(session, callback, TextsHeld.NOT_SAFE, now, staff_id)
+    return event
 
 
 def complete(session: Session, callback: Callback, *, now: datetime, staff_id: int) -> None:
@@ -172,15 +194,53 @@ def cancel(session: Session, callback: Callback, *, now: datetime, staff_id: int
 
 
 def reschedule(session: Session, callback: Callback, new_slot: Slot, *, now: datetime, staff_id: int) -> None:
-    """Move a callback to a new window and replan its reminders (the old ones are cancelled)."""
+    """Move a callback to a new window and replan its reminders (the old ones are cancelled). An
+    officer rearranging the call has decided again: texts that were held may go."""
     _require_open(callback, "rescheduled")
     if new_slot.ends - MIN_NOTICE < now:
         raise CallbackRefused("That window has passed or is about to; choose a later one.")
+    if new_slot.starts != callback.window_start and session.scalar(select(Callback.id).where(
+            Callback.phone_number == callback.phone_number, Callback.window_start == new_slot.starts,
+            Callback.status.in_(OPEN_CALLBACK_STATUSES))):
+        raise CallbackRefused("This number already has a callback booked at that time.")
     old = describe_window(callback.window_start, callback.window_end)
     callback.window_start, callback.window_end = new_slot.starts, new_slot.ends
     callback.status = CallbackStatus.BOOKED
     _record(session, callback, now, staff_id, EventKind.RESCHEDULED,
             detail=f"from {old} to {describe_window(new_slot.starts, new_slot.ends)}")
+    if callback.texts_held:
+        reminders.resume_texts(session, callback, now, staff_id, detail="Rescheduled by an officer: texts may go.")
+    else:
+        reminders.replan_reminders(session, callback, now)
+
+
+def texts_may_resume(session: Session, callback: Callback, *, now: datetime, staff_id: int) -> None:
+    """An officer decides texts held for this callback may go again."""
+    _require_open(callback, "changed")
+    if not callback.texts_held:
+        raise CallbackRefused("No texts are held for this callback.")
+    reminders.resume_texts(session, callback, now, staff_id)
+
+
+def mark_replies_read(session: Session, callback: Callback, *, now: datetime, staff_id: int) -> None:
+    """An officer has read the victim's replies: texts held only for them may go again."""
+    _record(session, callback, now, staff_id, EventKind.REPLY_READ, detail="Replies read by an officer.")
+    if callback.texts_held == TextsHeld.REPLY and callback.status in OPEN_CALLBACK_STATUSES:
+        reminders.resume_texts(session, callback, now, staff_id, detail="The reply was read: texts may go again.")
+
+
+def allow_texts(session: Session, callback: Callback, *, now: datetime, staff_id: int) -> None:
+    """An officer who has spoken to the person turns text reminders on for their number."""
+    _require_open(callback, "changed")
+    if not callback.is_mobile:
+        raise CallbackRefused("Texts can only go to a mobile number.")
+    if callback.texts_ok:
+        raise CallbackRefused("Text reminders are already on for this callback.")
+    if reminders.is_opted_out(session, callback.phone_number):
+        raise CallbackRefused("This number replied STOP, so no texts can go to it until it replies START.")
+    callback.texts_ok = True
+    _record(session, callback, now, staff_id, EventKind.TEXTS_ALLOWED,
+            detail="An officer who spoke to them turned text reminders on.")
     reminders.replan_reminders(session, callback, now)
 
 

@@ -37,8 +37,7 @@ def caller_number(raw: str | None) -> str | None:
 
 def note_call(session: Session, call_sid: str, from_number: str | None, now: datetime) -> None:
     """Add the call the first time Twilio mentions it; a repeat adds nothing."""
-    insert_unless_duplicate(session, Call, {"call_sid": call_sid, "from_number": from_number, "started_at": now},
-                            "call_sid")
+    insert_unless_duplicate(session, Call, {"call_sid": call_sid, "from_number": from_number, "started_at": now})
 
 
 def find_or_add_call(session: Session, call_sid: str, from_number: str | None, now: datetime) -> Call:
@@ -92,7 +91,7 @@ def add_voicemail(
         "recording_sid": recording_sid, "recording_url": recording_url, "duration_seconds": duration,
         "region": region, "call_sid": call_sid, "from_number": from_number, "status": VoicemailStatus.NEW,
         "created_at": now,
-    }, "recording_sid")
+    })
     if added is None:
         return session.scalars(select(Voicemail.id).where(Voicemail.recording_sid == recording_sid)).one()
     return added

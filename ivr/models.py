@@ -96,6 +96,7 @@ class Switch(Base):
 
     name: Mapped[str] = mapped_column(String(50), primary_key=True)
     on: Mapped[bool] = mapped_column(Boolean, default=False)
+    until: Mapped[datetime | None]  # when it goes off by itself; None: when switched off
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     changed_by: Mapped[str] = mapped_column(String(200), default="")
 
@@ -179,13 +180,37 @@ OPEN_CALLBACK_STATUSES = (
 )
 
 
+class NumberSource(StrEnum):
+    """Where the number to call came from: only a caller's own line may be texted unasked."""
+
+    CALLER = "caller"  # the line they rang from
+    KEYED = "keyed"  # keyed in during the call: perhaps someone else's
+    STAFF = "staff"  # given to an officer
+
+
+class TextsHeld(StrEnum):
+    """Why no text may go about a callback until an officer decides again."""
+
+    NOT_SAFE = "not_safe"  # an officer was told it is not safe to talk
+    REPLY = "reply"  # the victim replied, and an officer has yet to read it
+
+
+_open_callback = column("status", String).in_([status.value for status in OPEN_CALLBACK_STATUSES])
+
+
 class Callback(Base):
     """A callback a caller booked (or an officer created): who to call, when, and what is safe."""
 
     __tablename__ = "callbacks"
     __table_args__ = (
         Index("ix_callbacks_status_window", "status", "window_start"),
+        # One booking per person and window: a second one for the same number and window, while
+        # the first is open, is recognised rather than stored (and texted) again.
+        Index("uq_callbacks_open_number_window", "phone_number", "window_start", unique=True,
+              sqlite_where=_open_callback, postgresql_where=_open_callback),
         _one_of("status", CallbackStatus),
+        _one_of("number_source", NumberSource),
+        _one_of("texts_held", TextsHeld),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -196,8 +221,10 @@ class Callback(Base):
     is_mobile: Mapped[bool] = mapped_column(Boolean, default=False)
     window_start: Mapped[datetime]
     window_end: Mapped[datetime]
+    number_source: Mapped[str] = mapped_column(String(16), default=NumberSource.CALLER)
     voicemail_ok: Mapped[bool] = mapped_column(Boolean, default=False)
     texts_ok: Mapped[bool] = mapped_column(Boolean, default=False)
+    texts_held: Mapped[str | None] = mapped_column(String(16))  # TextsHeld; None: texts may go
     status: Mapped[str] = mapped_column(String(16), default=CallbackStatus.BOOKED)
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
@@ -225,6 +252,10 @@ class EventKind(StrEnum):
     TEXTS_RESTARTED = "texts_restarted"
     TEXT_UNKNOWN = "text_unknown"  # a reminder that may or may not have gone
     TEXT_FAILED = "text_failed"
+    TEXTS_HELD = "texts_held"  # no text goes until an officer decides again
+    TEXTS_RESUMED = "texts_resumed"
+    TEXTS_ALLOWED = "texts_allowed"  # an officer who spoke to them turned texts on
+    REPLY_READ = "reply_read"
 
 
 class AttemptOutcome(StrEnum):
@@ -265,6 +296,11 @@ class ReminderStatus(StrEnum):
     UNKNOWN = "unknown"  # a crash or an ambiguous answer: it may have gone; staff decide, never resent
     CANCELLED = "cancelled"
     MISSED = "missed"  # fell due while the clock was down and is no longer useful
+    HELD = "held"  # not to go while the callback's texts are held (planned again when they resume)
+
+
+# A text on its way: at most one of each kind per number and window (uq_reminders_one_on_its_way).
+ON_ITS_WAY = (ReminderStatus.PENDING, ReminderStatus.CLAIMED, ReminderStatus.SENDING, ReminderStatus.HELD)
 
 
 class ReminderKind(StrEnum):
@@ -289,12 +325,20 @@ class DeliveryStatus(StrEnum):
     READ = "read"
 
 
+_on_its_way = column("status", String).in_([status.value for status in ON_ITS_WAY])
+
+
 class Reminder(Base):
     """A text planned for a callback; the row is its own queue entry."""
 
     __tablename__ = "reminders"
     __table_args__ = (
         Index("ix_reminders_status_due", "status", "due_at"),
+        # A STOP and a hold stop the number's texts not yet gone: by number, then status.
+        Index("ix_reminders_to_number_status", "to_number", "status"),
+        # No text is ever duplicated to a number for one window, whatever booked it.
+        Index("uq_reminders_one_on_its_way", "to_number", "kind", "useful_until", unique=True,
+              sqlite_where=_on_its_way, postgresql_where=_on_its_way),
         _one_of("kind", ReminderKind),
         _one_of("status", ReminderStatus),
         _one_of("delivery_status", DeliveryStatus),
@@ -303,7 +347,7 @@ class Reminder(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     callback_id: Mapped[int] = mapped_column(ForeignKey("callbacks.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
-    to_number: Mapped[str] = mapped_column(String(32), index=True)  # a STOP cancels the number's reminders
+    to_number: Mapped[str] = mapped_column(String(32))
     due_at: Mapped[datetime]
     useful_until: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16), default=ReminderStatus.PENDING)

@@ -45,13 +45,14 @@ class Held(StrEnum):
     """Why a planned text must not go."""
 
     OPTED_OUT = "opted_out"  # the number said STOP
-    NOT_EXPECTED = "not_expected"  # the callback is no longer waiting for our call
+    HELD = "held"  # an officer must decide first: not safe to talk, or a reply to read
+    NOT_EXPECTED = "not_expected"  # the callback is no longer waiting for our call at that time
     TOO_LATE = "too_late"  # the window opens too soon for a reminder to help
 
 
 # What becomes of a text held back at the moment it would have gone.
-INSTEAD_OF_SENDING = {Held.OPTED_OUT: ReminderStatus.CANCELLED, Held.NOT_EXPECTED: ReminderStatus.CANCELLED,
-                      Held.TOO_LATE: ReminderStatus.MISSED}
+INSTEAD_OF_SENDING = {Held.OPTED_OUT: ReminderStatus.CANCELLED, Held.HELD: ReminderStatus.HELD,
+                      Held.NOT_EXPECTED: ReminderStatus.CANCELLED, Held.TOO_LATE: ReminderStatus.MISSED}
 
 
 def why_held():
@@ -59,9 +60,12 @@ def why_held():
     with it takes `held_at(now)` among its parameters."""
     reminder, callback = Reminder.__table__.c, Callback.__table__.c
     stopped = exists().where(OptOut.__table__.c.phone_number == reminder.to_number)
-    expected = exists().where(callback.id == reminder.callback_id, callback.status.in_(TEXTABLE_CALLBACK_STATUSES))
+    held = exists().where(callback.id == reminder.callback_id, callback.texts_held.is_not(None))
+    # Still waiting for our call, in the window the text speaks of (a reschedule moves the window).
+    expected = exists().where(callback.id == reminder.callback_id, callback.status.in_(TEXTABLE_CALLBACK_STATUSES),
+                              callback.window_start == reminder.useful_until)
     too_late = reminder.useful_until < bindparam("useful_after", type_=reminder.useful_until.type)
-    return case((stopped, Held.OPTED_OUT.value), (~expected, Held.NOT_EXPECTED.value),
+    return case((stopped, Held.OPTED_OUT.value), (held, Held.HELD.value), (~expected, Held.NOT_EXPECTED.value),
                 (too_late, Held.TOO_LATE.value), else_=None)
 
 
@@ -74,7 +78,7 @@ def held_reminders(session: Session, callback_id: int, now: datetime) -> dict[in
     """The callback's reminders still to go that would be held back if they fell due now, and why."""
     rows = session.execute(select(Reminder.id, why_held()).where(
         Reminder.callback_id == callback_id,
-        Reminder.status.in_((ReminderStatus.PENDING, ReminderStatus.CLAIMED))), held_at(now))
+        Reminder.status.in_((ReminderStatus.PENDING, ReminderStatus.CLAIMED, ReminderStatus.HELD))), held_at(now))
     return {reminder_id: Held(reason) for reminder_id, reason in rows if reason is not None}
 
 
@@ -173,18 +177,19 @@ def begin_send(session: Session, reminder_id: int, worker: str, now: datetime) -
 
 
 def settle_unsendable(session: Session, reminder_id: int, worker: str, now: datetime) -> Reminder | None:
-    """After `begin_send` declined a reminder: cancel it or mark it missed, as `why_held` says.
+    """After `begin_send` declined a reminder: cancel it, hold it or mark it missed, as `why_held` says.
 
-    Returns the reminder, or None when it is no longer this worker's (another clock took it). If
-    nothing holds it back any more (a STOP withdrawn in between), it goes back to the queue, unsent.
+    Returns the reminder, or None when it is no longer this worker's (another clock took it). One
+    that a STOP, a cancel or a hold stopped while it was claimed is left as they left it. If nothing
+    holds it back any more (a STOP withdrawn in between), it goes back to the queue, unsent.
     """
     found = session.execute(select(Reminder, why_held()).where(Reminder.id == reminder_id)
                             .execution_options(populate_existing=True), held_at(now)).one_or_none()
-    if found is None:
+    if found is None or found[0].claimed_by != worker:
         return None
     reminder, held = found
-    if reminder.status != ReminderStatus.CLAIMED or reminder.claimed_by != worker:
-        return None
+    if reminder.status != ReminderStatus.CLAIMED:
+        return reminder
     reminder.status = INSTEAD_OF_SENDING[Held(held)] if held else ReminderStatus.PENDING
     reminder.claimed_by = None
     reminder.updated_at = now

@@ -26,7 +26,17 @@ from sqlalchemy.orm import Session
 
 from ivr.config import PROJECT_DIR
 from ivr.hours import in_quiet_hours, london, london_time, quiet_hours_began
-from ivr.models import Callback, CallbackEvent, CallbackStatus, EventKind, OptOut, Reminder, ReminderStatus
+from ivr.models import (
+    ON_ITS_WAY,
+    Callback,
+    CallbackEvent,
+    CallbackStatus,
+    EventKind,
+    OptOut,
+    Reminder,
+    ReminderStatus,
+    TextsHeld,
+)
 from ivr.models import ReminderKind as Kind
 
 DAY_BEFORE_AT = time(11)
@@ -96,6 +106,12 @@ def planned_times(window_start: datetime, now: datetime) -> list[tuple[Kind, dat
 # Built once: a callback booked by phone plans its reminders while the caller waits.
 _OPTED_OUT = select(OptOut.__table__.c.phone_number).where(OptOut.__table__.c.phone_number == bindparam("number"))
 _ADD_REMINDERS = insert(Reminder.__table__)
+_reminders = Reminder.__table__.c
+_ALREADY_GONE_OR_GOING = select(_reminders.kind).where(
+    _reminders.to_number == bindparam("number"), _reminders.useful_until == bindparam("window_start"),
+    _reminders.status.in_((*ON_ITS_WAY, ReminderStatus.SENT, ReminderStatus.UNKNOWN)))
+# Texts not yet handed to Twilio, which a change of plan still stops.
+NOT_YET_GONE = (ReminderStatus.PENDING, ReminderStatus.CLAIMED, ReminderStatus.HELD)
 
 
 class PlannedText(NamedTuple):
@@ -109,14 +125,20 @@ def is_opted_out(session: Session, number: str) -> bool:
 
 
 def plan_reminders(session: Session, callback: Callback, now: datetime) -> list[PlannedText]:
-    """Add the reminders for a stored callback, unless its caller did not agree to texts or the
-    number said STOP; what was planned."""
-    if not callback.texts_ok or callback.status not in TEXTABLE_CALLBACK_STATUSES \
+    """Add the reminders for a stored callback, unless its caller did not agree to texts, its texts
+    are held, or the number said STOP; what was planned.
+
+    A reminder of a kind already on its way, sent, or perhaps sent to the number for the same
+    window (an earlier booking of it) is not planned again: nobody gets the same text twice.
+    """
+    if not callback.texts_ok or callback.texts_held or callback.status not in TEXTABLE_CALLBACK_STATUSES \
             or is_opted_out(session, callback.phone_number):
         return []
     words = when_text(callback.window_start, callback.window_end)
+    already = set(session.scalars(_ALREADY_GONE_OR_GOING, {"number": callback.phone_number,
+                                                            "window_start": callback.window_start}))
     planned = [PlannedText(kind, due, render_text(kind, when=words))
-               for kind, due in planned_times(callback.window_start, now)]
+               for kind, due in planned_times(callback.window_start, now) if kind not in already]
     if planned:
         session.execute(_ADD_REMINDERS, [
             {"callback_id": callback.id, "kind": text.kind, "to_number": callback.phone_number, "due_at": text.due_at,
@@ -128,13 +150,14 @@ def plan_reminders(session: Session, callback: Callback, now: datetime) -> list[
 
 
 def cancel_reminders(session: Session, callback: Callback, now: datetime) -> int:
-    """Cancel a callback's reminders that have not gone yet; return how many."""
-    return _cancel_pending(session, Reminder.callback_id == callback.id, now)
+    """Cancel a callback's reminders that have not gone yet, claimed ones included (the clock then
+    finds them gone); return how many."""
+    return _cancel_not_yet_gone(session, Reminder.callback_id == callback.id, now)
 
 
-def _cancel_pending(session: Session, condition, now: datetime) -> int:
+def _cancel_not_yet_gone(session: Session, condition, now: datetime) -> int:
     result = session.execute(
-        update(Reminder).where(condition, Reminder.status == ReminderStatus.PENDING)
+        update(Reminder).where(condition, Reminder.status.in_(NOT_YET_GONE))
         .values(status=ReminderStatus.CANCELLED, updated_at=now),
         execution_options={"synchronize_session": "fetch"},
     )
@@ -142,10 +165,44 @@ def _cancel_pending(session: Session, condition, now: datetime) -> int:
 
 
 def replan_reminders(session: Session, callback: Callback, now: datetime) -> list[PlannedText]:
-    """After a reschedule or a START: the old reminders are cancelled and new ones planned."""
+    """After a reschedule, a START or texts resuming: the reminders not yet gone are cancelled and
+    new ones planned."""
     session.flush()
     cancel_reminders(session, callback, now)
     return plan_reminders(session, callback, now)
+
+
+HOLD_NOTES = {
+    TextsHeld.NOT_SAFE: "Not safe to talk: no texts will go until an officer decides they may.",
+    TextsHeld.REPLY: "They replied by text: no texts will go until an officer has read the reply.",
+}
+
+
+def hold_texts(session: Session, callback: Callback, reason: TextsHeld, now: datetime,
+               staff_id: int | None = None) -> None:
+    """Stop every text about the callback, claimed ones included, until an officer decides again
+    (`resume_texts`, or a reschedule). Not being safe to talk outweighs a reply waiting to be read."""
+    if callback.texts_held == TextsHeld.NOT_SAFE or callback.texts_held == reason:
+        return
+    callback.texts_held = reason
+    session.add(CallbackEvent(callback=callback, at=now, kind=EventKind.TEXTS_HELD, detail=HOLD_NOTES[reason],
+                              staff_id=staff_id))
+    session.flush()
+    session.execute(
+        update(Reminder).where(Reminder.callback_id == callback.id,
+                               Reminder.status.in_((ReminderStatus.PENDING, ReminderStatus.CLAIMED)))
+        .values(status=ReminderStatus.HELD, updated_at=now),
+        execution_options={"synchronize_session": "fetch"},
+    )
+
+
+def resume_texts(session: Session, callback: Callback, now: datetime, staff_id: int | None,
+                 detail: str = "An officer decided texts may go again.") -> list[PlannedText]:
+    """An officer lifts a hold: the reminders still useful are planned again."""
+    callback.texts_held = None
+    session.add(CallbackEvent(callback=callback, at=now, kind=EventKind.TEXTS_RESUMED, detail=detail,
+                              staff_id=staff_id))
+    return replan_reminders(session, callback, now)
 
 
 def open_callbacks_of(session: Session, number: str) -> list[Callback]:
@@ -161,7 +218,7 @@ def opt_out(session: Session, number: str, now: datetime) -> int:
             session.add(CallbackEvent(callback=callback, at=now, kind=EventKind.TEXTS_STOPPED,
                                       detail="Replied STOP: no more texts will be sent to this number."))
     session.flush()
-    return _cancel_pending(session, Reminder.to_number == number, now)
+    return _cancel_not_yet_gone(session, Reminder.to_number == number, now)
 
 
 def opt_in(session: Session, number: str, now: datetime) -> list[PlannedText]:

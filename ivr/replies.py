@@ -5,6 +5,9 @@ suits); the opt-out words stop every text to the number, START undoes that; HELP
 answers the opt-out words itself, so we add nothing to them, and "CANCEL" is only ever an opt-out,
 never a way to cancel the callback. Anything else is kept for staff. A reply Twilio delivers twice
 (same MessageSid) is acted on once.
+
+A text from the number of an open callback shows on that callback. Anything but YES holds the
+callback's texts and flags it for staff until an officer has read it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,15 @@ from sqlalchemy.orm import Session
 
 from ivr import reminders
 from ivr.db.statements import insert_unless_duplicate
-from ivr.models import OPEN_CALLBACK_STATUSES, Callback, CallbackEvent, CallbackStatus, EventKind, InboundText
+from ivr.models import (
+    OPEN_CALLBACK_STATUSES,
+    Callback,
+    CallbackEvent,
+    CallbackStatus,
+    EventKind,
+    InboundText,
+    TextsHeld,
+)
 from ivr.models import TextCommand as Command
 
 KEYWORDS = {
@@ -40,10 +51,10 @@ def parse_command(body: str) -> Command:
 
 
 def callback_replied_to(session: Session, number: str) -> Callback | None:
-    """The sender's most recently booked open callback with texts: the one our texts were about."""
+    """The sender's most recently booked open callback: whoever texts from a number we are due to
+    call is that callback's concern, whether or not we texted them."""
     return session.scalars(
-        select(Callback).where(Callback.phone_number == number, Callback.texts_ok,
-                               Callback.status.in_(OPEN_CALLBACK_STATUSES))
+        select(Callback).where(Callback.phone_number == number, Callback.status.in_(OPEN_CALLBACK_STATUSES))
         .order_by(Callback.created_at.desc(), Callback.id.desc()).limit(1)).first()
 
 
@@ -99,10 +110,14 @@ def receive_text(session: Session, *, message_sid: str, from_number: str, body: 
     text_id = insert_unless_duplicate(session, InboundText, {
         "message_sid": message_sid, "from_number": from_number, "body": body, "command": parse_command(body),
         "callback_id": callback.id if callback else None, "received_at": now,
-    }, "message_sid")
+    })
     if text_id is None:  # Twilio delivered it again: it was acted on the first time
         return answer_for(session.scalars(select(InboundText).where(InboundText.message_sid == message_sid)).one())
     text = session.get(InboundText, text_id)
     if _act(session, text, callback, now):
         text.handled_at = now
+    if callback is not None and text.command != Command.YES:
+        # Anything but YES may say it is not safe ("don't ring today, he is home"): nothing more is
+        # texted until an officer has read it.
+        reminders.hold_texts(session, callback, TextsHeld.REPLY, now)
     return answer_for(text)

@@ -110,15 +110,18 @@ def test_an_insert_repeated_stores_one_row_and_a_missing_key_never_matches(sessi
     def a_call(sid):
         return {"call_sid": sid, "from_number": "+447911123456", "started_at": datetime(2026, 11, 30, 9, tzinfo=timezone.utc)}
 
-    first = insert_unless_duplicate(session, Call, a_call("CA1"), "call_sid")
+    first = insert_unless_duplicate(session, Call, a_call("CA1"))
     assert isinstance(first, int)
-    assert insert_unless_duplicate(session, Call, a_call("CA1"), "call_sid") is None
+    assert insert_unless_duplicate(session, Call, a_call("CA1")) is None
     assert session.scalar(select(func.count()).select_from(Call)) == 1
     assert session.get(Call, first).status == "in-progress"  # the model's defaults apply
 
     by_staff = {"call_sid": None, "region": "cleveland", "phone_number": "+447911123456", "is_mobile": True,
                 "window_start": datetime(2026, 11, 30, 9, tzinfo=timezone.utc),
                 "window_end": datetime(2026, 11, 30, 12, tzinfo=timezone.utc), "voicemail_ok": False,
-                "texts_ok": False}
-    made = [insert_unless_duplicate(session, Callback, by_staff, "call_sid") for _ in range(2)]
-    assert None not in made and made[0] != made[1]
+                "texts_ok": False, "number_source": "staff"}
+    first_booking = insert_unless_duplicate(session, Callback, by_staff)
+    a_day_later = {**by_staff, "window_start": datetime(2026, 12, 1, 9, tzinfo=timezone.utc)}
+    assert None not in (first_booking, insert_unless_duplicate(session, Callback, a_day_later))
+    # Another unique index decides too: one open callback per number and window.
+    assert insert_unless_duplicate(session, Callback, by_staff) is None

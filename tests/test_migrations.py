@@ -58,9 +58,11 @@ from ivr.models import (
     Reminder,
     ReminderKind,
     ReminderStatus,
+    NumberSource,
     Role,
     StaffUser,
     TextCommand,
+    TextsHeld,
     Voicemail,
     VoicemailStatus,
 )
@@ -78,8 +80,11 @@ CHECKED = [
     (Reminder, "delivery_status", DeliveryStatus),
     (InboundText, "command", TextCommand),
     (StaffUser, "role", Role),
+    (Callback, "number_source", NumberSource),
+    (Callback, "texts_held", TextsHeld),
 ]
-NEW_INDEXES = {"ix_callbacks_phone_number", "ix_reminders_to_number", "ix_audit_events_record"}
+NEW_INDEXES = {"ix_callbacks_phone_number", "ix_reminders_to_number", "ix_reminders_to_number_status",
+               "ix_audit_events_record"}
 
 
 # --- databases ----------------------------------------------------------------------------------
@@ -184,8 +189,8 @@ def add_realistic_rows(engine: Engine) -> dict[str, int]:
         reminder("day_before", "failed", attempts=2, message_sid="SM" + "2" * 32, sent_at=at(2026, 11, 29, 11),
                  delivery_status="undelivered", error_code=30003)
         reminder("hour_before", "pending", due_at=at(2026, 11, 30, 8))
-        reminder("hour_before", "claimed", due_at=at(2026, 11, 30, 8), claimed_at=at(2026, 11, 30, 8),
-                 claimed_by="clock-2")
+        reminder("hour_before", "claimed", due_at=at(2026, 11, 30, 8), useful_until=at(2026, 12, 1, 9),
+                 claimed_at=at(2026, 11, 30, 8), claimed_by="clock-2")
         reminder("hour_before", "cancelled", body=None)
         add("inbound_texts", message_sid="SM" + "3" * 32, from_number=MOBILE, body="Yes", command="yes",
             callback_id=booked, received_at=at(2026, 11, 29, 11, 5), handled_at=at(2026, 11, 29, 11, 5),
@@ -206,6 +211,12 @@ def every_row(engine: Engine) -> dict[str, list[dict]]:
     with engine.connect() as db:
         return {name: [dict(row._mapping) for row in db.execute(select(table).order_by(*table.primary_key))]
                 for name, table in tables.tables.items() if name != "alembic_version"}
+
+
+def as_before(rows: dict[str, list[dict]], before: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """`rows` with only the columns each table had `before` (a later migration may add some)."""
+    return {table: [{column: row[column] for column in (before[table][0] if before.get(table) else row)}
+                    for row in table_rows] for table, table_rows in rows.items()}
 
 
 def references(engine: Engine) -> set[tuple]:
@@ -298,7 +309,7 @@ def test_an_existing_database_upgrades_in_place_with_every_row_kept(made, tmp_pa
         command.upgrade(alembic_config(url), "head")
 
         assert revision(engine) != "0002"
-        assert every_row(engine) == before
+        assert as_before(every_row(engine), before) == before
         assert references(engine) == references_before
         assert rows_pointing_nowhere(engine) == 0
         assert differences_from_the_models(engine) == []
@@ -314,6 +325,8 @@ def test_an_existing_database_upgrades_in_place_with_every_row_kept(made, tmp_pa
             assert (sent.message_sid, sent.delivery_status, sent.callback.phone_number) == ("SM" + "1" * 32,
                                                                                               "delivered", MOBILE)
             assert session.get(Callback, ids["by_staff"]).created_by_id == ids["admin"]
+            # Where each number came from, as 0005 read it: booked from the line it calls, or by staff.
+            assert (booked.number_source, session.get(Callback, ids["by_staff"]).number_source) == ("caller", "staff")
             assert session.scalars(select(AuditEvent.record_id).where(AuditEvent.record_type == "callback")).one() \
                 == ids["booked"]
             # ... and adds new ones after them.
@@ -395,7 +408,7 @@ def test_downgrade_to_0002_and_upgrade_again(legacy_url, engine_for):
         db.execute(text("UPDATE callbacks SET status = 'overdue' WHERE id = :id"), {"id": ids["by_staff"]})
 
     command.upgrade(alembic_config(legacy_url), "head")
-    assert every_row(engine) == before
+    assert as_before(every_row(engine), before) == before
     assert differences_from_the_models(engine) == []
     assert names_in(engine) == names_in_the_models()
 
@@ -453,7 +466,7 @@ def test_init_db_upgrades_an_existing_database_and_is_safe_to_run_again(legacy_u
             assert result.exit_code == 0, result.output
     finally:
         app.extensions["db.engine"].dispose()
-    assert every_row(engine) == before
+    assert as_before(every_row(engine), before) == before
     assert names_in(engine) == names_in_the_models()
 
 
@@ -483,11 +496,12 @@ def test_the_lookups_by_number_and_by_record_use_their_indexes(session):
         replies.callback_replied_to(session, number)
         reminders.open_callbacks_of(session, number)
     reply_lookup, open_callbacks = captured
-    assert "ix_callbacks_phone_number" in plan(reply_lookup)
-    assert "ix_callbacks_phone_number" in plan(open_callbacks)
-    stop = (update(Reminder).where(Reminder.to_number == number, Reminder.status == ReminderStatus.PENDING)
+    by_number = ("ix_callbacks_phone_number", "uq_callbacks_open_number_window")  # both lead with the number
+    assert any(index in plan(reply_lookup) for index in by_number)
+    assert any(index in plan(open_callbacks) for index in by_number)
+    stop = (update(Reminder).where(Reminder.to_number == number, Reminder.status.in_(reminders.NOT_YET_GONE))
             .values(status=ReminderStatus.CANCELLED))
-    assert "ix_reminders_to_number" in plan(stop)
+    assert "ix_reminders_to_number_status" in plan(stop)
     trail = (select(AuditEvent).where(AuditEvent.record_type == "callback", AuditEvent.record_id == 1)
              .order_by(AuditEvent.id.desc()).limit(audit.PAGE_SIZE))
     assert "ix_audit_events_record" in plan(trail)
@@ -528,3 +542,47 @@ def test_downgrading_past_0004_lets_audit_rows_change_again(legacy_url, engine_f
         assert db.execute(text("UPDATE audit_events SET detail = 'x'")).rowcount == 2
     command.upgrade(alembic_config(legacy_url), "head")
     _refused(engine, text("UPDATE audit_events SET detail = 'y'"))
+
+
+# --- one booking per person and window (0005) -----------------------------------------------------
+
+
+def test_callbacks_stored_twice_for_one_number_and_window_are_resolved_on_upgrade(tmp_path, engine_for):
+    """Before 0005 the same number and window could be booked over and over, each with its texts:
+    the upgrade keeps the first booking, cancels the repeats with a line saying so, and cancels
+    their texts still to go, so no phone gets the same reminder twice."""
+    from sqlalchemy import Boolean, DateTime, Integer, String, column, table
+
+    def naive(*args):
+        return utc(*args).replace(tzinfo=None)
+
+    callbacks_0004 = table("callbacks", column("id", Integer), column("call_sid", String), column("region", String),
+                           column("phone_number", String), column("is_mobile", Boolean),
+                           column("window_start", DateTime), column("window_end", DateTime),
+                           column("voicemail_ok", Boolean), column("texts_ok", Boolean), column("status", String),
+                           column("created_at", DateTime), column("updated_at", DateTime))
+    reminders_0004 = table("reminders", column("callback_id", Integer), column("kind", String),
+                           column("to_number", String), column("due_at", DateTime), column("useful_until", DateTime),
+                           column("status", String), column("attempts", Integer), column("simulated", Boolean),
+                           column("body", String), column("updated_at", DateTime))
+    with blank_database(tmp_path) as url:
+        command.upgrade(alembic_config(url), "0004")
+        engine = engine_for(url)
+        with engine.begin() as db:
+            ids = []
+            for n in range(3):
+                ids.append(db.execute(insert(callbacks_0004).values(
+                    call_sid=f"CA{n:032d}", region="cleveland", phone_number=MOBILE, is_mobile=True,
+                    window_start=naive(2026, 11, 30, 9), window_end=naive(2026, 11, 30, 12), voicemail_ok=False,
+                    texts_ok=True, status="booked", created_at=naive(2026, 11, 26, 10),
+                    updated_at=naive(2026, 11, 26, 10)).returning(callbacks_0004.c.id)).scalar())
+                db.execute(insert(reminders_0004).values(
+                    callback_id=ids[-1], kind="day_before", to_number=MOBILE, due_at=naive(2026, 11, 29, 11),
+                    useful_until=naive(2026, 11, 30, 9), status="pending", attempts=0, simulated=False, body="x",
+                    updated_at=naive(2026, 11, 26, 10)))
+        command.upgrade(alembic_config(url), "head")
+        with Session(engine) as session:
+            assert [session.get(Callback, i).status for i in ids] == ["booked", "cancelled", "cancelled"]
+            assert f"as callback {ids[0]}, which is kept" in session.get(Callback, ids[1]).events[-1].detail
+            pending = session.scalars(select(Reminder.callback_id).where(Reminder.status == "pending")).all()
+            assert pending == [ids[0]]

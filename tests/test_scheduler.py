@@ -264,7 +264,7 @@ def test_rows_left_by_a_crashed_clock_are_recovered_and_a_maybe_sent_text_never_
 def test_callbacks_whose_window_passed_with_no_outcome_become_overdue(app, clock):
     from ivr.db.sessions import session_scope
 
-    waiting, rearranging = booked(app), booked(app)
+    waiting, rearranging = booked(app), booked(app, number="+447911123457")
     with session_scope(app) as session:
         session.get(Callback, rearranging).status = CallbackStatus.REARRANGE
     clock.moment = WINDOW[1] - timedelta(minutes=1)

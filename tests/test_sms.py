@@ -80,7 +80,7 @@ def test_change_asks_staff_to_rearrange_and_stops_the_reminders(session, phone, 
     assert "<Message>" in answer and "in touch" in answer
     found = fresh(session, Callback, callback.id)
     assert found.status == CallbackStatus.REARRANGE
-    assert "Please rearrange" in found.events[-1].detail
+    assert any("Please rearrange" in event.detail for event in found.events)
     assert {r.status for r in found.reminders} == {ReminderStatus.CANCELLED}
 
 
@@ -94,10 +94,16 @@ def test_every_opt_out_word_stops_texts_and_leaves_the_callback_booked(session, 
     assert {r.status for r in found.reminders} == {ReminderStatus.CANCELLED}
 
 
-def test_start_undoes_stop_and_texts_are_planned_again(session, phone, callback):
+def test_start_undoes_stop_and_texts_go_again_once_an_officer_has_read_the_replies(session, phone, callback):
+    from ivr import callbacks
+
     phone.text("STOP")
     assert "<Message" not in answer_of(phone.text("Start"))
     assert fresh(session, OptOut, MOBILE) is None
+    assert fresh(session, Callback, callback.id).texts_held == "reply"  # an officer reads the replies first
+    assert session.scalars(select(Reminder).where(Reminder.status == ReminderStatus.PENDING)).all() == []
+    callbacks.mark_replies_read(session, fresh(session, Callback, callback.id), now=utc(2026, 11, 29, 12), staff_id=None)
+    session.commit()
     pending = session.scalars(select(Reminder).where(Reminder.status == ReminderStatus.PENDING)).all()
     assert [r.kind for r in pending] == ["hour_before"]  # it is Sunday noon: the day-before time is gone
 
@@ -114,6 +120,43 @@ def test_anything_else_is_kept_for_staff_unanswered(session, phone, callback):
     stored = session.scalars(select(InboundText)).one()
     assert (stored.command, stored.callback_id, stored.handled_at) == ("other", callback.id, None)
     assert fresh(session, Callback, callback.id).status == CallbackStatus.BOOKED
+
+
+def test_a_worrying_reply_holds_the_texts_on_its_callback_until_an_officer_reads_it(app, session, phone, clock):
+    """"Please don't ring today, he is home" from the number of a callback booked without texts:
+    it shows on that callback, and nothing more is texted until an officer has read it."""
+    from ivr import callbacks
+
+    clock.moment = BOOKED
+    texted = book(session, london_time(MONDAY, time(9)), london_time(MONDAY, time(12)), BOOKED)
+    session.commit()
+    clock.moment = utc(2026, 11, 29, 10)  # Sunday: the day-before text is due at 11am
+    answer_of(phone.text("Please don't ring today, he is home"))
+    found = fresh(session, Callback, texted.id)
+    assert found.texts_held == "reply" and found.status == CallbackStatus.BOOKED
+    assert {r.status for r in found.reminders} == {ReminderStatus.HELD}
+    assert session.scalars(select(InboundText)).one().callback_id == texted.id
+    from scheduler import run_once
+
+    clock.moment = utc(2026, 11, 29, 11, 5)
+    outcomes = run_once(app)  # the day-before text falls due while held: it does not go
+    assert not {"sent", "simulated"} & set(outcomes)
+    callbacks.mark_replies_read(session, found, now=utc(2026, 11, 29, 11, 10), staff_id=None)
+    session.commit()
+    pending = session.scalars(select(Reminder).where(Reminder.callback_id == texted.id,
+                                                     Reminder.status == ReminderStatus.PENDING)).all()
+    assert [r.kind for r in pending] == ["hour_before"]  # the day-before time passed while it was held
+
+
+def test_a_reply_reaches_a_callback_booked_without_texts(session, phone):
+    from tests.conftest import book as book_by_hand
+
+    no_texts = book_by_hand(session, london_time(MONDAY, time(12)), london_time(MONDAY, time(17)), BOOKED,
+                            texts_ok=False)
+    session.commit()
+    phone.text("Can you call after 3?")
+    assert session.scalars(select(InboundText)).one().callback_id == no_texts.id
+    assert fresh(session, Callback, no_texts.id).texts_held == "reply"
 
 
 def test_yes_from_a_number_with_no_callback_is_kept_for_staff(session, twilio):

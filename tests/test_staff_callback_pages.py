@@ -84,19 +84,32 @@ def test_reschedule_moves_the_callback_and_replans_its_reminders(client, staff_l
     assert "rescheduled" in page_of(client, callback_id).lower()
 
 
-def test_a_text_the_clock_took_before_a_stop_is_shown_as_not_going(client, staff_login, make_callback, session,
-                                                                    clock, twilio):
+def test_a_stop_also_stops_the_text_the_clock_has_taken(client, staff_login, make_callback, session, clock, twilio):
     clock.moment = FRIDAY
     callback_id = make_callback(day=date(2026, 11, 30))
     clock.moment = utc(2026, 11, 29, 11)  # Sunday 11am: the clock takes the day-before text to send...
     assert len(outbox.claim_due_reminders(session, clock.moment, 100, "clock-1")) == 1
     session.commit()
-    # ...and before it goes, the number replies STOP: the hour-before text is cancelled at once.
+    # ...and before it goes, the number replies STOP: that text and the hour-before one are cancelled.
     twilio.post("/sms/incoming", {"MessageSid": "SM" + "5" * 32, "From": MOBILE, "Body": "STOP"})
     staff_login.login()
     page = page_of(client, callback_id)
-    assert page.count("Will not be sent: this number replied STOP.") == 1
-    assert "Hour before: cancelled" in page
+    assert "Day before: cancelled" in page and "Hour before: cancelled" in page
+
+
+def test_texts_held_for_a_reply_say_so_and_go_once_the_reply_is_read(client, staff_login, make_callback, session,
+                                                                      clock, twilio):
+    clock.moment = FRIDAY
+    callback_id = make_callback(day=date(2026, 11, 30))
+    twilio.post("/sms/incoming", {"MessageSid": "SM" + "6" * 32, "From": MOBILE, "Body": "He's home, not today"})
+    staff_login.login()
+    page = page_of(client, callback_id)
+    assert "He&#39;s home, not today" in page or "He's home, not today" in page
+    assert page.count("Will not be sent until an officer has read their reply.") == 2
+    assert staff_login.post(f"/staff/callbacks/{callback_id}/replies-read", page=f"/staff/callbacks/{callback_id}"
+                            ).status_code == 303
+    page = page_of(client, callback_id)
+    assert "Will not be sent" not in page and "Day before: pending" in page
 
 
 @pytest.mark.parametrize("data, message", [

@@ -9,7 +9,7 @@ from ivr.models import Callback, Voicemail
 
 def test_a_scripted_call_books_a_callback_out_of_hours_from_a_withheld_number(runner, session):
     result = runner.invoke(args=["call", "--from", "withheld", "--at", "2026-11-28 10:00",
-                                 "--keys", "4,1,1,07911123456#,1,1,1"])
+                                 "--keys", "4,1,1,07911123456#,1,1"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert "caller: presses 4" in lines
@@ -17,9 +17,10 @@ def test_a_scripted_call_books_a_callback_out_of_hours_from_a_withheld_number(ru
     assert "For Monday 30 November, press 1." in result.output  # Saturday: Monday is the first day
     assert "You keyed 0 7 9 1 1 1 2 3 4 5 6." in result.output
     assert "We'll call you on Monday 30 November, in the morning" in result.output
+    assert "so we won't text that number" in result.output  # keyed in: not the line they called from
     assert lines[-1] == "  (the line hangs up)"
     [callback] = session.scalars(select(Callback))
-    assert callback.phone_number == "+447911123456" and callback.texts_ok
+    assert callback.phone_number == "+447911123456" and not callback.texts_ok
 
 
 def test_in_hours_the_call_is_put_through_and_the_team_may_not_answer(runner):

@@ -66,11 +66,13 @@ def test_a_withheld_caller_keys_a_number_in_and_a_wrong_one_is_asked_for_again(p
     call.press("2").press("07911123456#")
     assert "You keyed 0 7 9 1 1 1 2 3 4 5 6." in call.heard
     call.press("1").press("1")
-    assert "Would you like a text reminder" in call.heard  # the keyed number is a mobile
-    call.press("2")
+    # A keyed-in mobile may be someone else's: not offered texts, and told why, kindly.
+    assert "Would you like a text reminder" not in call.heard
     assert "We'll call the number ending 4 5 6." in call.heard
+    assert "We only send text reminders to the phone you're calling from, so we won't text that number." in call.heard
     [callback] = stored(session, Callback)
     assert (callback.phone_number, callback.is_mobile, callback.texts_ok) == (MOBILE, True, False)
+    assert (callback.number_source, callback.reminders) == ("keyed", [])
     assert (callback.window_start, callback.window_end) == (utc(2026, 11, 30, 12), utc(2026, 11, 30, 17))
 
 
@@ -84,7 +86,7 @@ def test_a_caller_may_give_another_number_than_the_one_they_rang_from(phone, ses
 
 def test_no_phone_number_travels_in_a_url(phone):
     call = phone.ring(None, at=SATURDAY).press("4").press("1").press("1").press("07911123456#")
-    call.press("1").press("1").press("1")
+    call.press("1").press("1")
     assert call.ended
     assert all("7911" not in url and "456" not in url for url, _ in phone.posts)
 
@@ -93,7 +95,7 @@ def test_the_whole_booking_can_be_spoken(phone, session):
     call = phone.ring(None, at=SATURDAY).say_words("I'd like a call back").say_words("Wednesday please")
     call.say_words("afternoon").say_words("oh seven nine one one, one two three, four five six")
     assert "You keyed 0 7 9 1 1 1 2 3 4 5 6." in call.heard
-    call.say_words("yes that's right").say_words("yes").say_words("no thanks")
+    call.say_words("yes that's right").say_words("yes")
     assert "We'll call you on Wednesday 2 December, in the afternoon" in call.heard
     [callback] = stored(session, Callback)
     assert (callback.voicemail_ok, callback.texts_ok) == (True, False)
@@ -173,11 +175,18 @@ def test_each_booking_question_is_repeated_on_request(phone, again):
     call = phone.ring(None, at=SATURDAY).press("4")
     for heard, answer in [("Which day would you like us to call you?", "1"), ("What time of day suits you?", "1"),
                           ("Please key in the number", "07911123456#"), ("You keyed 0 7 9 1 1 1 2 3 4 5 6.", "1"),
-                          ("may we leave a voicemail?", "1"), ("Would you like a text reminder", "1")]:
+                          ("may we leave a voicemail?", "1")]:
         again(call)
         assert heard in call.heard and not call.heard.startswith("Sorry")
         call.press(answer)
     assert "We'll call you on Monday 30 November" in call.heard
+    call = phone.ring(MOBILE, at=SATURDAY).press("4").press("2").press("1")  # their own mobile, another day
+    for heard, answer in [("We'll call the number ending 4 5 6", "1"), ("may we leave a voicemail?", "1"),
+                          ("Would you like a text reminder", "1")]:
+        again(call)
+        assert heard in call.heard and not call.heard.startswith("Sorry")
+        call.press(answer)
+    assert "We'll call you on Tuesday 1 December" in call.heard
 
 
 @pytest.mark.parametrize(("at", "put_through"), [(MONDAY_MORNING, True), (SATURDAY, False)])

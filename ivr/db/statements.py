@@ -13,19 +13,18 @@ from sqlalchemy.orm import Session
 _INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
-def insert_unless_duplicate(session: Session, model: type, values: dict[str, Any], unique_column: str) -> int | None:
-    """Insert a row of `model` and return its id; when a row with the same `unique_column` is
-    already stored, insert nothing and return None.
+def insert_unless_duplicate(session: Session, model: type, values: dict[str, Any]) -> int | None:
+    """Insert a row of `model` and return its id; when a unique constraint or index of the table
+    already holds such a row, insert nothing and return None (the caller finds the one stored).
 
-    The unique constraint decides, so two copies of one request racing each other store one row.
-    A NULL in `unique_column` never matches, so such a row is always inserted. The columns'
-    defaults apply to those `values` leaves out.
+    The database decides, so two copies of one request racing each other store one row. NULLs
+    never match one another. The columns' defaults apply to those `values` leaves out.
     """
-    statement = _insert_unless_duplicate(session.get_bind().dialect.name, model.__table__, unique_column)
+    statement = _insert_unless_duplicate(session.get_bind().dialect.name, model.__table__)
     return session.execute(statement, values).scalar()
 
 
 @cache
-def _insert_unless_duplicate(dialect: str, table: Table, unique_column: str) -> Insert:
+def _insert_unless_duplicate(dialect: str, table: Table) -> Insert:
     # Built once for each table: the calls that write on every step share it.
-    return _INSERTS[dialect](table).on_conflict_do_nothing(index_elements=[unique_column]).returning(table.c.id)
+    return _INSERTS[dialect](table).on_conflict_do_nothing().returning(table.c.id)

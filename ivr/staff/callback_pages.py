@@ -10,24 +10,61 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from ivr import callbacks, closures, current_time, outbox
+from ivr import callbacks, closures, current_time, outbox, reminders
 from ivr.callbacks import ATTEMPT_OUTCOMES, CallbackRefused, Slot
 from ivr.db.sessions import request_session
-from ivr.models import OPEN_CALLBACK_STATUSES, Callback, InboundText, StaffUser
+from ivr.models import OPEN_CALLBACK_STATUSES, Callback, InboundText, NumberSource, StaffUser, TextsHeld
 from ivr.phone import callable_number, is_mobile
 from ivr.staff import bp
 from ivr.staff.audit import audit, events_for
 from ivr.staff.display import day_name, window_label
-from ivr.staff.forms import ActionForm, AttemptForm, CancelForm, NewCallbackForm, NoteForm, RescheduleForm
+from ivr.staff.forms import (
+    ActionForm,
+    AllowTextsForm,
+    AttemptForm,
+    CancelForm,
+    NewCallbackForm,
+    NoteForm,
+    RescheduleForm,
+)
 
 # Officers may book further ahead than a caller's five-day menu.
 STAFF_OFFERED_DAYS = 10
 # Why a text still planned will not go (the clock's own rule, ivr.outbox.why_held).
 HELD_REASONS = {
     outbox.Held.OPTED_OUT: "Will not be sent: this number replied STOP.",
-    outbox.Held.NOT_EXPECTED: "Will not be sent: the callback is no longer waiting for our call.",
+    outbox.Held.NOT_EXPECTED: "Will not be sent: the callback is no longer waiting for our call at that time.",
     outbox.Held.TOO_LATE: "Will not be sent: too close to the window to help.",
+    TextsHeld.NOT_SAFE: "Will not be sent: it was not safe to talk. An officer decides when texts may go again.",
+    TextsHeld.REPLY: "Will not be sent until an officer has read their reply.",
 }
+NUMBER_SOURCES = {
+    NumberSource.CALLER: "the line they called from",
+    NumberSource.KEYED: "keyed in during the call: it may not be their own phone",
+    NumberSource.STAFF: "given to an officer",
+}
+
+
+def no_texts_because(callback: Callback, opted_out: bool) -> str | None:
+    """Why no reminder texts go about this callback, in words staff can act on; None when they may."""
+    if opted_out:
+        return "this number replied STOP (a START from it lets texts go again)"
+    if not callback.is_mobile:
+        return "the number is not a mobile"
+    if not callback.texts_ok and callback.number_source == NumberSource.KEYED:
+        return "the number was keyed in, not the line they called from; an officer who has spoken to them can turn texts on"
+    if not callback.texts_ok:
+        return "they did not ask for text reminders"
+    if callback.texts_held:
+        return HELD_REASONS[TextsHeld(callback.texts_held)].removeprefix("Will not be sent: ").rstrip(".")
+    return None
+
+
+def _held_text(callback: Callback, reason: outbox.Held) -> str:
+    """What to say beside a text that would be held back, were it due now."""
+    if reason is outbox.Held.HELD:
+        return HELD_REASONS[TextsHeld(callback.texts_held)]
+    return HELD_REASONS[reason]
 
 
 def _callback_or_404(callback_id: int) -> Callback:
@@ -64,7 +101,7 @@ def _render(callback: Callback, status: int = 200, **forms):
     db, now = request_session(), current_time.now()
     forms = {"attempt_form": AttemptForm(formdata=None), "reschedule_form": RescheduleForm(formdata=None),
              "note_form": NoteForm(formdata=None), "cancel_form": CancelForm(formdata=None),
-             "action_form": ActionForm(formdata=None)} | forms
+             "action_form": ActionForm(formdata=None), "allow_texts_form": AllowTextsForm(formdata=None)} | forms
     _offer_windows(forms["reschedule_form"], now)
     replies = db.scalars(select(InboundText).where(InboundText.callback_id == callback.id)
                          .order_by(InboundText.received_at)).all()
@@ -73,8 +110,12 @@ def _render(callback: Callback, status: int = 200, **forms):
                     .all())
     audit("view", "callback", callback.id)
     db.commit()
+    held = {reminder_id: _held_text(callback, reason)
+            for reminder_id, reason in outbox.held_reminders(db, callback.id, now).items()}
+    opted_out = reminders.is_opted_out(db, callback.phone_number)
     return render_template("staff/callback.html", callback=callback, replies=replies, officers=officers,
-                           held=outbox.held_reminders(db, callback.id, now), held_reasons=HELD_REASONS,
+                           held=held, no_texts=no_texts_because(callback, opted_out), opted_out=opted_out,
+                           number_source=NUMBER_SOURCES.get(callback.number_source, callback.number_source),
                            outcomes=ATTEMPT_OUTCOMES, is_open=callback.status in OPEN_CALLBACK_STATUSES,
                            audit_rows=events_for("callback", callback.id), **forms), status
 
@@ -150,6 +191,30 @@ def cancel(callback_id: int):
     return _act(callback_id, CancelForm(), "cancel_form", change, "The callback is cancelled.")
 
 
+@bp.post("/callbacks/<int:callback_id>/replies-read")
+def mark_replies_read(callback_id: int):
+    def change(callback, form, now):
+        callbacks.mark_replies_read(request_session(), callback, now=now, staff_id=current_user.id)
+        return "replies read"
+    return _act(callback_id, ActionForm(), "action_form", change, "The replies are marked read.")
+
+
+@bp.post("/callbacks/<int:callback_id>/texts-resume")
+def texts_may_resume(callback_id: int):
+    def change(callback, form, now):
+        callbacks.texts_may_resume(request_session(), callback, now=now, staff_id=current_user.id)
+        return "texts may resume"
+    return _act(callback_id, ActionForm(), "action_form", change, "Texts may go again; the reminders are replanned.")
+
+
+@bp.post("/callbacks/<int:callback_id>/texts-allow")
+def allow_texts(callback_id: int):
+    def change(callback, form, now):
+        callbacks.allow_texts(request_session(), callback, now=now, staff_id=current_user.id)
+        return "texts turned on"
+    return _act(callback_id, AllowTextsForm(), "allow_texts_form", change, "Text reminders are on for this number.")
+
+
 @bp.post("/callbacks/<int:callback_id>/assign")
 def assign_to_me(callback_id: int):
     def change(callback, form, now):
@@ -171,10 +236,17 @@ def new_callback():
             form.texts_ok.errors.append("Text reminders can only go to a mobile number; choose No, or give a mobile number.")
         new_slot = _chosen_slot(form, now)
         if new_slot and not form.texts_ok.errors:
-            callback_id = callbacks.book_callback(
-                db, region=form.region.data, phone_number=number, is_mobile=is_mobile(number),
-                starts=new_slot.starts, ends=new_slot.ends, voicemail_ok=form.voicemail_ok.data == "yes",
-                texts_ok=form.texts_ok.data == "yes", now=now, created_by_id=current_user.id)
+            booked = callbacks.book_callback(
+                db, region=form.region.data, phone_number=number, number_source=NumberSource.STAFF,
+                is_mobile=is_mobile(number), starts=new_slot.starts, ends=new_slot.ends,
+                voicemail_ok=form.voicemail_ok.data == "yes", texts_ok=form.texts_ok.data == "yes", now=now,
+                created_by_id=current_user.id)
+            callback_id = booked.callback_id
+            if booked.already:  # a double click, or someone booked it first: one booking a window
+                audit("view", "callback", callback_id, "already booked for that number and window")
+                db.commit()
+                flash("This number already has a callback at that time: here it is.", "info")
+                return redirect(url_for("staff.callback_page", callback_id=callback_id), 303)
             if form.note.data and form.note.data.strip():
                 callbacks.add_note(db, db.get(Callback, callback_id), form.note.data, now=now, staff_id=current_user.id)
             audit("create", "callback", callback_id, "by hand")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, PasswordField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import (BooleanField, DateField, PasswordField, RadioField, SelectChoice, SelectField, StringField,
+                     TextAreaField)
 from wtforms.validators import EqualTo, InputRequired, Length, Optional, ValidationError
 
 from ivr.callbacks import ATTEMPT_OUTCOMES
@@ -42,6 +43,12 @@ class AttemptForm(FlaskForm):
     outcome = RadioField("What happened?", choices=[SelectChoice(key, label) for key, label in ATTEMPT_OUTCOMES.items()],
                          validators=[InputRequired("Choose what happened on the call.")])
     detail = TextAreaField("Note (optional)", [Optional(), Length(max=NOTE_MAX)])
+
+
+class AllowTextsForm(FlaskForm):
+    spoke = BooleanField("I have spoken to the person on this number, and they asked for text reminders",
+                         validators=[InputRequired("Tick the box: texts go to a keyed-in number only once you have "
+                                                   "spoken to its owner and they asked for them.")])
 
 
 class NoteForm(FlaskForm):

@@ -23,6 +23,7 @@ from ivr.models import (
     Reminder,
     ReminderStatus,
     StaffUser,
+    TextsHeld,
     Voicemail,
     VoicemailStatus,
 )
@@ -43,6 +44,10 @@ STATUS_LABELS = {"open": "Open (not completed or cancelled)", "all": "All"}
 def attention(callback: Callback, now: datetime) -> list[str]:
     """Why an officer should look at this callback before anything else, if they should."""
     reasons = []
+    if callback.texts_held == TextsHeld.NOT_SAFE:
+        reasons.append("Not safe to talk: texts held")
+    elif callback.texts_held == TextsHeld.REPLY:
+        reasons.append("A reply to read: texts held")
     if callback.status == CallbackStatus.REARRANGE:
         reasons.append("Asked to rearrange by text")
     if any(r.status == ReminderStatus.UNKNOWN for r in callback.reminders):
@@ -59,7 +64,8 @@ def _flagged(query: Select) -> Select:
         Reminder.status.in_((ReminderStatus.UNKNOWN, ReminderStatus.FAILED)),
         Reminder.delivery_status.in_(UNDELIVERED)))
     return query.where(Callback.status.in_(OPEN_CALLBACK_STATUSES),
-                       or_(Callback.status == CallbackStatus.REARRANGE, Callback.id.in_(troubled)))
+                       or_(Callback.status == CallbackStatus.REARRANGE, Callback.texts_held.is_not(None),
+                           Callback.id.in_(troubled)))
 
 
 def _page(db: Session, query: Select) -> tuple[list[Callback], int]:

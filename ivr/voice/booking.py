@@ -9,10 +9,11 @@ from functools import partial
 
 from flask import request
 
-from ivr import callbacks, calls
+from ivr import callbacks, calls, reminders
 from ivr.db.sessions import request_session
 from ivr.helpline import CallbackWindow, normalise_words
 from ivr.hours import london
+from ivr.models import NumberSource
 from ivr.phone import Refusal, callable_number, is_mobile, last_digits, mask, national_digits
 from ivr.speech import digits_from_speech, key_from_speech
 from ivr.voice.kit import (
@@ -261,9 +262,13 @@ def callback_voicemail() -> str:
         return retry(heard, partial(voicemail_menu, booking))
     booking = replace(booking, voicemail_ok=heard.key == "1")
     number = chosen_number(booking)
-    if number is not None and is_mobile(number):
-        return texts_menu(booking)
-    return book(booking, texts_ok=False)
+    if number is None or not is_mobile(number):
+        return book(booking, texts_ok=False)
+    if booking.number != CALLERS_OWN:  # perhaps someone else's phone: they get no texts from us
+        return book(booking, texts_ok=False, no_texts="keyed")
+    if reminders.is_opted_out(request_session(), number):  # they texted STOP before: not asked again
+        return book(booking, texts_ok=False, no_texts="stopped")
+    return texts_menu(booking)
 
 
 def texts_menu(booking: Booking, misses: int = 0, hint: str | None = None) -> str:
@@ -284,8 +289,9 @@ def callback_texts() -> str:
 # --- booked ---------------------------------------------------------------------------------------
 
 
-def book(booking: Booking, texts_ok: bool) -> str:
-    """Store the callback (once per call, however often Twilio retries) and read it back."""
+def book(booking: Booking, texts_ok: bool, no_texts: str | None = None) -> str:
+    """Store the callback (once per call, however often Twilio retries) and read it back; or, when
+    the number already has that time booked, say so. `no_texts` says why no texts were offered."""
     number, sid = chosen_number(booking), call_sid()
     if number is None or sid is None:
         return key_number_menu(booking)
@@ -295,11 +301,16 @@ def book(booking: Booking, texts_ok: bool) -> str:
     if booking.voicemail_ok is None:
         return voicemail_menu(booking)
     chosen = callbacks.slot(booking.day, window)
-    callback_id = callbacks.book_callback(
+    booked = callbacks.book_callback(
         request_session(), region=booking.region, phone_number=number, is_mobile=is_mobile(number),
+        number_source=NumberSource.CALLER if booking.number == CALLERS_OWN else NumberSource.KEYED,
         starts=chosen.starts, ends=chosen.ends, voicemail_ok=booking.voicemail_ok, texts_ok=texts_ok,
         now=now(), call_sid=sid,
     )
     request_session().commit()
-    log.info("callback %s booked for %s (call %s, number %s)", callback_id, booking.region, sid, mask(number))
-    return goodbye("booked", day=booking.day, window=window, ending=last_digits(number))
+    if booked.already:
+        log.info("callback %s already booked for that window (call %s, number %s)", booked.callback_id, sid,
+                 mask(number))
+        return goodbye("already_booked", day=booking.day, window=window, ending=last_digits(number))
+    log.info("callback %s booked for %s (call %s, number %s)", booked.callback_id, booking.region, sid, mask(number))
+    return goodbye("booked", day=booking.day, window=window, ending=last_digits(number), no_texts=no_texts)
