@@ -8,6 +8,8 @@ from urllib.parse import quote
 from flask import abort, current_app, request
 from twilio.request_validator import RequestValidator
 
+from ivr.logs import security_event
+
 
 def signed_url() -> str:
     """The URL Twilio signed: PUBLIC_URL + path + query, never what a proxy claims the host is."""
@@ -26,6 +28,9 @@ def twilio_webhook(view):
         token = current_app.config.get("TWILIO_AUTH_TOKEN")
         signature = request.headers.get("X-Twilio-Signature", "")
         if token and not RequestValidator(token).validate(signed_url(), request.form, signature):
+            # The route's name, never what was posted: a forged request is someone else's text.
+            security_event("twilio_signature_refused", endpoint=request.endpoint,
+                           signature="wrong" if signature else "missing")
             abort(403, description="The request's Twilio signature is missing or wrong.")
         return view(*args, **kwargs)
 

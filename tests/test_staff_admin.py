@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from ivr import closures
-from ivr.models import StaffUser
+from ivr.models import AuditEvent, StaffUser
 from tests.conftest import STAFF_PASSWORD, StaffActions
 
 
@@ -99,3 +99,51 @@ def test_resetting_a_password_ends_sessions_and_the_old_password(app, admin, ses
     assert officer.client.get("/staff/").status_code == 302
     assert officer.login(password=STAFF_PASSWORD).status_code == 400
     assert officer.login(password="a brand new passphrase").status_code == 302
+
+
+LOCKED = "sign-in locked after wrong passwords"
+
+
+def sign_in_from(officer: StaffActions, address: str, password: str = STAFF_PASSWORD) -> int:
+    return officer.client.post("/staff/sign-in", data={"email": "officer@example.org", "password": password,
+                                                       "csrf_token": officer.csrf_token("/staff/sign-in")},
+                               environ_base={"REMOTE_ADDR": address}).status_code
+
+
+@pytest.fixture
+def locked_out_officer(app, session) -> tuple[StaffActions, int]:
+    """An officer who typed a wrong password five times at their desk, and is now refused there."""
+    officer = StaffActions(app, app.test_client())
+    officer_id = officer.create()
+    assert [sign_in_from(officer, "10.0.0.7", "not my password") for _ in range(5)] == [400] * 5
+    assert sign_in_from(officer, "10.0.0.7") == 429
+    return officer, officer_id
+
+
+def test_an_administrator_sees_a_locked_account_and_unlocks_it(client, admin, locked_out_officer, session):
+    officer, officer_id = locked_out_officer
+    page = client.get("/staff/admin/accounts").get_data(as_text=True)
+    assert page.count(LOCKED) == 1 and "Unlock<span" in page
+    response = admin.post(f"/staff/admin/accounts/{officer_id}/unlock", page="/staff/admin/accounts")
+    assert response.status_code == 303
+    page = client.get("/staff/admin/accounts").get_data(as_text=True)
+    assert "officer@example.org can sign in again" in page and LOCKED not in page
+    assert sign_in_from(officer, "10.0.0.7") == 302
+    audited = session.scalars(select(AuditEvent.detail).where(AuditEvent.record_id == officer_id)).all()
+    assert audited == ["unlocked"]
+
+
+def test_an_administrators_password_reset_also_lifts_the_lock(admin, locked_out_officer):
+    officer, officer_id = locked_out_officer
+    path = f"/staff/admin/accounts/{officer_id}/password"
+    response = admin.post(path, {"password": "a brand new passphrase", "confirm": "a brand new passphrase"}, page=path)
+    assert response.status_code == 303
+    assert sign_in_from(officer, "10.0.0.7", "a brand new passphrase") == 302
+
+
+def test_only_administrators_unlock(app, locked_out_officer):
+    officer, officer_id = locked_out_officer
+    colleague = StaffActions(app, app.test_client())
+    colleague.login("colleague@example.org")
+    assert colleague.post(f"/staff/admin/accounts/{officer_id}/unlock").status_code == 403
+    assert sign_in_from(officer, "10.0.0.7") == 429

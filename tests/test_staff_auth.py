@@ -81,20 +81,43 @@ def _fail(client, staff_login, email, address="10.0.0.1"):
                        environ_base={"REMOTE_ADDR": address})
 
 
-def test_repeated_wrong_passwords_for_an_account_get_429_even_with_the_right_one(client, staff_login):
+def test_repeated_wrong_passwords_from_one_address_get_429_there_even_with_the_right_one(client, staff_login):
     staff_login.create()
-    for attempt in range(5):
-        assert _fail(client, staff_login, "officer@example.org", f"10.0.0.{attempt}").status_code == 400
-    response = staff_login.login()
+    for _ in range(5):
+        assert _fail(client, staff_login, "officer@example.org", "10.6.6.6").status_code == 400
+    response = _sign_in(client, staff_login, "10.6.6.6")
     assert response.status_code == 429
-    assert "too many wrong passwords" in response.get_data(as_text=True)
+    assert "too many wrong passwords for this account from this computer" in response.get_data(as_text=True)
+    # Nobody else's guessing locks the officer out at their own desk.
+    assert _sign_in(client, staff_login, "10.0.0.1").status_code == 302
+
+
+def test_guessing_from_many_addresses_meets_a_ceiling_for_the_account(client, staff_login):
+    staff_login.create()
+    for attempt in range(95):  # 19 addresses, each staying under its own limit
+        assert _fail(client, staff_login, "officer@example.org", f"10.1.{attempt // 5}.1").status_code == 400
+    assert _sign_in(client, staff_login, "10.0.0.1").status_code == 302
+    staff_login.logout()
+    for attempt in range(5):
+        assert _fail(client, staff_login, "officer@example.org", "10.2.0.1").status_code == 400
+    response = _sign_in(client, staff_login, "10.0.0.1")
+    assert response.status_code == 429  # the 100th wrong password today, from anywhere
+    assert "too many wrong passwords for this account (the limit is 100 per day)" in response.get_data(as_text=True)
+
+
+def _sign_in(client, staff_login, address):
+    return client.post("/staff/sign-in", data={"email": "officer@example.org", "password": STAFF_PASSWORD,
+                                               "csrf_token": staff_login.csrf_token("/staff/sign-in")},
+                       environ_base={"REMOTE_ADDR": address})
 
 
 def test_repeated_wrong_passwords_from_one_address_get_429(client, staff_login):
     staff_login.create()
     for attempt in range(20):
         assert _fail(client, staff_login, f"guess{attempt}@example.org").status_code == 400
-    assert _fail(client, staff_login, "another@example.org").status_code == 429
+    response = _fail(client, staff_login, "another@example.org")
+    assert response.status_code == 429
+    assert "too many wrong passwords from this computer" in response.get_data(as_text=True)
     # Someone at another address is not locked out.
     assert _fail(client, staff_login, "another@example.org", "10.9.9.9").status_code == 400
 

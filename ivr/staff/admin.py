@@ -1,11 +1,13 @@
 """Administration (administrators only): closure days, the emergency "closed now" switch, and
-staff accounts (create, disable, enable, reset password)."""
+staff accounts (create, disable, enable, reset password, unlock sign-in). Changes to accounts are
+audited and logged as security events."""
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -13,6 +15,7 @@ from ivr import current_time
 from ivr import closures as closure_store
 from ivr.db.sessions import request_session
 from ivr.hours import london
+from ivr.logs import security_event
 from ivr.models import StaffUser
 from ivr.staff import accounts, bp
 from ivr.staff.audit import audit
@@ -80,9 +83,22 @@ def closed_now():
 
 
 def _accounts_page(form: NewAccountForm, status: int = 200):
-    users = request_session().scalars(select(StaffUser).order_by(StaffUser.email)).all()
-    return render_template("staff/admin/accounts.html", form=form, users=users,
+    db, now, limits = request_session(), current_time.now(), current_app.extensions["staff.sign_in_limits"]
+    users = db.scalars(select(StaffUser).order_by(StaffUser.email)).all()
+    locked = {user.id for user in users if limits.locked(db, user.email, now)}
+    return render_template("staff/admin/accounts.html", form=form, users=users, locked=locked,
                            action_form=ActionForm(formdata=None)), status
+
+
+def _account_changed(user: StaffUser, change: str) -> None:
+    """Audit and log a change an administrator made to an account."""
+    audit("update", "staff", user.id, change)
+    security_event("staff_account_changed", logging.INFO, change=change.replace(" ", "_"), staff_id=user.id,
+                   by_staff_id=current_user.id)
+
+
+def _forget_wrong_passwords(user: StaffUser) -> int:
+    return current_app.extensions["staff.sign_in_limits"].forget(request_session(), user.email)
 
 
 @bp.get("/admin/accounts")
@@ -125,7 +141,7 @@ def set_account_active(user_id: int, change: str):
         flash("You cannot disable your own account; ask another administrator.", "error")
         return redirect(url_for("staff.staff_accounts"), 303)
     accounts.set_active(user, change == "enable")
-    audit("update", "staff", user.id, f"{change}d")
+    _account_changed(user, f"{change}d")
     request_session().commit()
     flash(f"The account for {user.email} is {change}d." + (" Its sessions have ended." if change == "disable" else ""),
           "success")
@@ -143,8 +159,22 @@ def reset_password(user_id: int):
         except accounts.AccountError as problem:
             form.password.errors.append(str(problem))
         else:
-            audit("update", "staff", user.id, "password reset")
+            _forget_wrong_passwords(user)
+            _account_changed(user, "password reset")
             request_session().commit()
-            flash(f"The password for {user.email} is changed and its sessions have ended.", "success")
+            flash(f"The password for {user.email} is changed, its sessions have ended and its wrong passwords "
+                  f"so far are forgotten.", "success")
             return redirect(url_for("staff.staff_accounts"), 303)
     return render_template("staff/admin/reset_password.html", form=form, user=user), 400 if form.is_submitted() else 200
+
+
+@bp.post("/admin/accounts/<int:user_id>/unlock")
+@admin_required
+def unlock_account(user_id: int):
+    """Forget the account's wrong passwords, so that sign-in limits no longer refuse it."""
+    user = _account_or_404(user_id)
+    _forget_wrong_passwords(user)
+    _account_changed(user, "unlocked")
+    request_session().commit()
+    flash(f"{user.email} can sign in again: its wrong passwords so far are forgotten.", "success")
+    return redirect(url_for("staff.staff_accounts"), 303)

@@ -13,6 +13,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 
 from ivr import current_time
 from ivr.db.sessions import request_session
+from ivr.logs import security_event
 from ivr.models import Role, StaffUser
 from ivr.staff import accounts, bp
 from ivr.staff.sign_in_limits import Limit, SignInLimits
@@ -76,8 +77,9 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     # Parsed now, so a mistyped limit stops the app starting rather than the first sign-in.
     app.extensions["staff.sign_in_limits"] = SignInLimits(
-        per_account=Limit.parse(app.config["SIGN_IN_LIMIT_PER_ACCOUNT"]),
+        per_account_and_address=Limit.parse(app.config["SIGN_IN_LIMIT_PER_ACCOUNT_AND_ADDRESS"]),
         per_address=Limit.parse(app.config["SIGN_IN_LIMIT_PER_ADDRESS"]),
+        per_account=Limit.parse(app.config["SIGN_IN_LIMIT_PER_ACCOUNT"]),
         secret=app.config["SECRET_KEY"].encode())
     # On the app rather than the blueprint, so staff URLs that match no route get them too.
     app.after_request(_security_headers)
@@ -148,6 +150,7 @@ def admin_required(view: Callable) -> Callable:
     @wraps(view)
     def checked(*args, **kwargs):
         if not current_user.is_admin:
+            security_event("admin_page_refused", staff_id=current_user.id, endpoint=request.endpoint)
             abort(403)
         return view(*args, **kwargs)
 
@@ -155,7 +158,10 @@ def admin_required(view: Callable) -> Callable:
 
 
 @bp.errorhandler(CSRFError)
-def form_expired(_error):
+def form_expired(error: CSRFError):
+    # Flask-WTF's own words for what was wrong (missing, expired, referrer), never the request's.
+    staff_id = current_user.id if current_user.is_authenticated else None
+    security_event("csrf_refused", staff_id=staff_id, endpoint=request.endpoint, reason=error.description)
     return render_template("staff/error.html", title="The form had expired",
                            message="For your security the form could not be sent: it had expired or came from "
                                    "another site. Go back, reload the page and try again."), 400
