@@ -137,7 +137,8 @@ class TwilioGateway:
         if response.status_code != 200:
             response.close()
             raise RecordingUnavailable(f"Twilio answered {response.status_code}")
-        return Recording(response.headers.get("Content-Type", "audio/mpeg"), response.iter_content(AUDIO_CHUNK))
+        # What we asked for, never what the answer says it is: the staff pages serve these bytes.
+        return Recording("audio/mpeg", response.iter_content(AUDIO_CHUNK))
 
     def delete_recording(self, recording_sid: str) -> bool:
         """Delete a recording on Twilio; True when it is gone (already gone counts)."""

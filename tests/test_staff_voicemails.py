@@ -40,17 +40,41 @@ def test_the_page_plays_through_the_app_and_never_shows_the_twilio_url(client, o
     assert "twilio.com" not in page and RECORDING not in page
 
 
-def test_listening_streams_the_recording_marks_it_listened_and_is_audited(client, officer, voicemail, double, session):
-    response = client.get(f"/staff/voicemails/{voicemail}/audio")
-    assert response.status_code == 200
-    assert response.content_type == "audio/mpeg"
-    assert response.data == AUDIO
-    assert response.headers["Cache-Control"] == "no-store"
+def test_listening_streams_the_recording_and_is_audited_but_changes_nothing(client, officer, voicemail, double,
+                                                                           session):
+    for _ in range(2):  # a browser may fetch it ahead of time, or again
+        response = client.get(f"/staff/voicemails/{voicemail}/audio")
+        assert response.status_code == 200
+        assert response.content_type == "audio/mpeg"
+        assert response.data == AUDIO
+        assert response.headers["Cache-Control"] == "no-store"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
     fetched = [r for r in double.requests if r.path.endswith(f"{RECORDING}.mp3")]
     assert fetched and fetched[0].auth == (double.account_sid, double.auth_token)
     stored = session.get(Voicemail, voicemail)
+    assert stored.status == "new" and stored.listened_at is None
+    assert "New voicemails (1)" in client.get("/staff/").get_data(as_text=True)
+    assert session.scalars(select(AuditEvent.action).where(AuditEvent.record_type == "voicemail",
+                                                           AuditEvent.action != "view")).all() == ["play", "play"]
+
+
+@pytest.mark.parametrize("upstream_type", ["text/html; charset=utf-8", "image/svg+xml", "application/octet-stream"])
+def test_the_audio_is_always_served_as_audio_whatever_twilio_says_it_is(client, officer, voicemail, double,
+                                                                        upstream_type):
+    double.add_recording(RECORDING, b"<script>alert(1)</script>", content_type=upstream_type)
+    response = client.get(f"/staff/voicemails/{voicemail}/audio")
+    assert response.status_code == 200
+    assert response.content_type == "audio/mpeg"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_marking_listened_is_an_explicit_post(client, officer, voicemail, session):
+    assert client.get(f"/staff/voicemails/{voicemail}/listened").status_code == 405
+    response = officer.post(f"/staff/voicemails/{voicemail}/listened", page=f"/staff/voicemails/{voicemail}")
+    assert response.status_code == 303
+    session.expire_all()
+    stored = session.get(Voicemail, voicemail)
     assert stored.status == "listened" and stored.listened_at is not None
-    assert session.scalars(select(AuditEvent.action).where(AuditEvent.record_type == "voicemail")).all() == ["play"]
 
 
 def test_a_recording_twilio_cannot_give_is_a_clear_404(client, officer, voicemail, double):

@@ -85,6 +85,7 @@ class TwilioDouble:
         self.messages: list[RecordedRequest] = []     # creates answered 201
         self.deleted_recordings: list[str] = []
         self.recordings: dict[str, bytes] = {}
+        self.recording_types: dict[str, str | None] = {}
         self._scripts = {"messages": [], "recordings": []}
         self._lock, self._stopping, self._server = threading.Lock(), threading.Event(), None
 
@@ -123,9 +124,11 @@ class TwilioDouble:
     def respond_with(self, status, body_dict=None, times=1, route="messages"):
         self.queue(status, body=body_dict, times=times, route=route)
 
-    def add_recording(self, sid, data=b"ID3\x03\x00fake-mp3"):
+    def add_recording(self, sid, data=b"ID3\x03\x00fake-mp3", content_type=None):
+        """A recording to serve; `content_type` overrides the type Twilio gives its .mp3 and .wav."""
         with self._lock:
             self.recordings[sid] = data
+            self.recording_types[sid] = content_type
 
     def _next_script(self, route):
         with self._lock:
@@ -228,4 +231,5 @@ class _Handler(BaseHTTPRequestHandler):
         data = d.recordings.get(m["re"])
         if data is None:
             return self._send(404, twilio_error(404))
-        return self._send(ok_status or 200, data, "audio/mpeg" if m["ext"] == "mp3" else "audio/x-wav")
+        content_type = d.recording_types.get(m["re"]) or ("audio/mpeg" if m["ext"] == "mp3" else "audio/x-wav")
+        return self._send(ok_status or 200, data, content_type)

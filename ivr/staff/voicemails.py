@@ -1,6 +1,9 @@
 """Voicemails: the list, one message, listening through the app (the recording is fetched from
-Twilio with the account's credentials and streamed; its Twilio URL never reaches the browser),
-marking listened or actioned, and deleting (on Twilio too; the row stays, marked deleted)."""
+Twilio with the account's credentials and streamed as audio/mpeg; its Twilio URL never reaches the
+browser), marking listened or actioned, and deleting (on Twilio too; the row stays, marked deleted).
+
+Playing is a GET, so it changes nothing about the message (a browser may fetch it ahead, or twice);
+it is only audited. An officer marks a message listened with the page's button (a POST)."""
 
 from __future__ import annotations
 
@@ -66,9 +69,6 @@ def voicemail_audio(voicemail_id: int):
     except RecordingUnavailable as error:
         return _unplayable(f"The recording could not be fetched from Twilio ({error}). Try again later.")
     audit("play", "voicemail", voicemail.id)
-    if voicemail.status == VoicemailStatus.NEW:
-        voicemail.status = VoicemailStatus.LISTENED
-        voicemail.listened_at = current_time.now()
     db.commit()
     return Response(stream_with_context(recording.chunks), content_type=recording.content_type,
                     headers={"Content-Disposition": f'inline; filename="voicemail-{voicemail.id}.mp3"'})
