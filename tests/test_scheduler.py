@@ -379,3 +379,53 @@ def test_python_m_scheduler_once_runs_one_pass_and_prints_it(database_url, tmp_p
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert isinstance(json.loads(done.stdout), dict)
+
+
+# --- a change made by staff reaches texts already claimed ---------------------------------------
+
+
+@pytest.mark.parametrize("change", ["reschedule", "cancel", "not safe"])
+def test_a_change_made_between_the_claim_and_the_send_stops_the_old_text(app_config, double, clock, change):
+    """Two clocks run; one has claimed the day-before text when an officer changes the callback:
+    the text about the old time never goes, and a rescheduled callback's new texts go instead."""
+    from ivr import callbacks
+    from ivr.db.sessions import session_scope
+
+    first, second = create_app(app_config), create_app(app_config)
+    callback_id = booked(first)
+    clock.moment = DAY_BEFORE
+    taking = Dispatcher(first)
+    claimed = claimed_by(taking, DAY_BEFORE)
+    with session_scope(second) as session:  # the officer, on another worker
+        callback = session.get(Callback, callback_id)
+        if change == "reschedule":
+            tuesday = callbacks.slot(date(2026, 12, 1), second.extensions["helpline"].callback_window("afternoon"))
+            callbacks.reschedule(session, callback, tuesday, now=DAY_BEFORE, staff_id=None)
+        elif change == "cancel":
+            callbacks.cancel(session, callback, now=DAY_BEFORE, staff_id=None)
+        else:
+            callbacks.record_attempt(session, callback, "not_safe", now=DAY_BEFORE, staff_id=None)
+    assert taking.send_claimed(claimed) == ({"cancelled": 1} if change != "not safe" else {"held": 1})
+    assert Clock(second).send_due_reminders() == {}  # nor does the other clock send it
+    assert double.messages == []
+    if change == "reschedule":
+        clock.moment = utc(2026, 11, 30, 11)  # Monday 11am: the day before Tuesday's window
+        assert run_once(second) == {"sent": 1}
+        assert "Tue 1 Dec, 12 noon-5pm" in double.messages[0].form["Body"]
+    for app in (first, second):
+        app.extensions["db.engine"].dispose()
+
+
+def test_the_final_check_refuses_a_text_whose_window_is_no_longer_the_callbacks(app, double, clock):
+    """Even a text that nothing cancelled (a change written past the usual functions) never tells
+    the old time: the check in the statement that marks it sending compares the windows."""
+    from ivr.db.sessions import session_scope
+
+    callback_id = booked(app)
+    clock.moment = DAY_BEFORE
+    dispatcher = Dispatcher(app)
+    claimed = claimed_by(dispatcher, DAY_BEFORE)
+    with session_scope(app) as session:
+        session.get(Callback, callback_id).window_start += timedelta(days=1)
+    assert dispatcher.send_claimed(claimed) == {"cancelled": 1}
+    assert double.messages == []

@@ -219,3 +219,75 @@ def test_a_window_already_past_today_is_not_offered(client, staff_login, clock):
     response = staff_login.post("/staff/callbacks/new", GOOD | {"day": "2026-11-30", "window": "morning"})
     assert response.status_code == 400
     assert "That time has passed" in response.get_data(as_text=True)
+
+
+# --- contact only as the victim chose -----------------------------------------------------------
+
+
+def test_not_safe_to_talk_holds_every_text_until_an_officer_lets_them_go(client, officer, make_callback, session,
+                                                                         clock):
+    from scheduler import run_once
+
+    callback_id = make_callback(day=date(2026, 12, 1))  # Tuesday morning: texts Monday 11am and Tuesday 8am
+    page = f"/staff/callbacks/{callback_id}"
+    assert officer.post(f"{page}/attempt", {"outcome": "not_safe", "detail": "He answered"}, page=page).status_code == 303
+    shown = page_of(client, callback_id)
+    assert "Texts are held" in shown and "it was not safe to talk" in shown
+    assert "Not safe to talk: texts held" in client.get("/staff/").get_data(as_text=True)  # Needs attention
+
+    clock.moment = utc(2026, 11, 30, 11, 1)  # Monday: the day-before text falls due
+    assert not {"sent", "simulated"} & set(run_once(officer.app))
+    session.expire_all()
+    assert {r.status for r in session.get(Callback, callback_id).reminders} == {"held"}
+
+    assert "signed out" in client.get("/staff/", follow_redirects=True).get_data(as_text=True)  # idle for hours
+    officer.login()
+    assert officer.post(f"{page}/texts-resume", page=page).status_code == 303
+    session.expire_all()
+    texts = session.get(Callback, callback_id).reminders
+    assert [(r.kind, r.status) for r in texts if r.status == "pending"] == [("hour_before", "pending")]
+    assert run_once(officer.app).get("simulated") is None  # the hour-before is for Tuesday 8am
+    assert "Texts are held" not in page_of(client, callback_id)
+
+
+def test_an_officer_who_spoke_to_them_can_turn_texts_on_for_a_keyed_in_number(client, officer, phone, session, clock):
+    call = phone.ring(None, at=FRIDAY).press("4").press("3").press("1").press("07911123456#").press("1").press("1")
+    assert "We'll call you on Tuesday 1 December" in call.heard and "so we won't text that number" in call.heard
+    clock.moment = MONDAY_8AM  # the officer picks it up on Monday morning
+    [callback] = session.scalars(select(Callback)).all()
+    page = f"/staff/callbacks/{callback.id}"
+    shown = page_of(client, callback.id)
+    assert "keyed in during the call: it may not be their own phone" in shown
+    assert "No – the number was keyed in, not the line they called from" in shown
+
+    refused = officer.post(f"{page}/texts-allow", {}, page=page)
+    assert refused.status_code == 400 and "Tick the box" in refused.get_data(as_text=True)
+    assert officer.post(f"{page}/texts-allow", {"spoke": "y"}, page=page).status_code == 303
+    session.expire_all()
+    again = session.get(Callback, callback.id)
+    assert again.texts_ok and [r.status for r in again.reminders] == ["pending", "pending"]
+    assert "texts_allowed" in [e.kind for e in again.events]
+
+
+def test_a_second_booking_by_hand_for_the_same_number_and_window_shows_the_first(client, officer, session):
+    def book_by_hand():
+        form = {"region": "cleveland", "phone_number": "07911 123456", "day": "2026-12-01", "window": "morning",
+                "voicemail_ok": "yes", "texts_ok": "yes"}
+        return officer.post("/staff/callbacks/new", form, page="/staff/callbacks/new")
+
+    first, double_click = book_by_hand(), book_by_hand()
+    assert first.status_code == double_click.status_code == 303
+    assert first.headers["Location"] == double_click.headers["Location"]
+    assert session.scalar(select(func.count()).select_from(Callback)) == 1
+    assert session.scalar(select(func.count()).select_from(Reminder)) == 2  # no text twice
+    shown = client.get(double_click.headers["Location"]).get_data(as_text=True)
+    assert "This number already has a callback at that time" in shown
+
+
+def test_the_page_says_why_a_callback_gets_no_texts(client, officer, make_callback, twilio):
+    landline = make_callback(phone_number=LANDLINE, texts_ok=False)
+    assert "No – the number is not a mobile" in page_of(client, landline)
+    declined = make_callback(texts_ok=False)
+    assert "No – they did not ask for text reminders" in page_of(client, declined)
+    twilio.post("/sms/incoming", {"MessageSid": "SM" + "8" * 32, "From": MOBILE, "Body": "STOP"})
+    assert "No – this number replied STOP" in page_of(client, declined)

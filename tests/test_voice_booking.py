@@ -267,3 +267,26 @@ def test_a_caller_on_a_line_we_cannot_call_keys_one_in(phone, session, from_numb
     call.press("01134960123#").press("1").press("1")
     [callback] = stored(session, Callback)
     assert callback.phone_number == "+441134960123"
+
+
+def test_a_second_booking_for_the_same_number_and_window_is_recognised(phone, session):
+    first = phone.ring(MOBILE, at=SATURDAY).press("4").press("1").press("1").press("1").press("1").press("1")
+    assert "We'll call you on Monday 30 November" in first.heard
+    again = phone.ring(MOBILE, at=SATURDAY).press("4").press("1").press("1").press("1").press("1").press("1")
+    assert "You already have a callback booked for Monday 30 November, in the morning" in again.heard
+    assert "We'll call the number ending 4 5 6, as arranged." in again.heard
+    [callback] = stored(session, Callback)
+    assert len(callback.reminders) == 2  # and no text twice
+    # Another window is another booking.
+    later = phone.ring(MOBILE, at=SATURDAY).press("4").press("1").press("2").press("1").press("1").press("2")
+    assert "We'll call you on Monday 30 November, in the afternoon" in later.heard
+    assert len(stored(session, Callback)) == 2
+
+
+def test_a_caller_whose_phone_said_stop_is_not_asked_about_texts(phone, session, twilio):
+    twilio.post("/sms/incoming", {"MessageSid": "SM" + "9" * 32, "From": MOBILE, "Body": "STOP"})
+    call = phone.ring(MOBILE, at=SATURDAY).press("4").press("1").press("1").press("1").press("1")
+    assert "text reminder" not in call.heard
+    assert "You asked us not to text this phone, so we won't send you reminders." in call.heard
+    [callback] = stored(session, Callback)
+    assert (callback.texts_ok, callback.reminders) == (False, [])
