@@ -48,6 +48,8 @@ def test_security_events_are_logged_with_what_an_operator_needs_and_nothing_pers
     admin.post(f"{path}/password", {"password": "a brand new passphrase", "confirm": "a brand new passphrase"},
                page=f"{path}/password")
     admin.post(f"{path}/unlock")
+    admin.post("/staff/admin/accounts", {"email": "newcomer@example.org", "role": "staff",
+                                         "password": "a long enough pass", "confirm": "a long enough pass"})
 
     events = security_records(caplog)
     ids = dict(session.execute(select(StaffUser.email, StaffUser.id)).all())
@@ -62,7 +64,7 @@ def test_security_events_are_logged_with_what_an_operator_needs_and_nothing_pers
         ("admin_page_refused", "WARNING"),
         ("csrf_refused", "WARNING"),
         ("sign_in", "INFO"),
-        *[("staff_account_changed", "INFO")] * 3,
+        *[("staff_account_changed", "INFO")] * 4,
     ]
     assert events[0] | {"endpoint": "voice.incoming", "signature": "wrong"} == events[0]
     assert all(e | at_the_desk | {"staff_id": officer_id} == e for e in events[1:6])
@@ -71,13 +73,13 @@ def test_security_events_are_logged_with_what_an_operator_needs_and_nothing_pers
     assert events[9] | {"staff_id": ids[COLLEAGUE], "endpoint": "staff.staff_accounts"} == events[9]
     assert events[10] | {"staff_id": ids[COLLEAGUE], "endpoint": "staff.sign_out",
                          "reason": "The CSRF token is missing."} == events[10]
-    assert [(e["change"], e["staff_id"], e["by_staff_id"]) for e in events[-3:]] == [
+    assert [(e["change"], e["staff_id"], e["by_staff_id"]) for e in events[-4:]] == [
         ("disabled", officer_id, ids[ADMIN]), ("password_reset", officer_id, ids[ADMIN]),
-        ("unlocked", officer_id, ids[ADMIN])]
+        ("unlocked", officer_id, ids[ADMIN]), ("created", ids["newcomer@example.org"], ids[ADMIN])]
 
     written = "\n".join(formatter.format(r) for r in caplog.records if r.name == "ivr.security"
                         for formatter in (JsonFormatter(), TextFormatter()))
-    for personal in (OFFICER, "officer@", ADMIN, COLLEAGUE, OFFICERS_DESK, MOBILE, MOBILE[1:], CALL_SID,
+    for personal in (OFFICER, "officer@", ADMIN, COLLEAGUE, "newcomer", OFFICERS_DESK, MOBILE, MOBILE[1:], CALL_SID,
                      STAFF_PASSWORD, "not the password", "forged"):
         assert personal not in written
 

@@ -1,5 +1,7 @@
 """`flask --app ivr staff create EMAIL`: the way the first administrator gets in."""
 
+import logging
+
 from sqlalchemy import select
 
 from ivr.models import StaffUser
@@ -44,11 +46,17 @@ def test_short_passwords_and_duplicates_are_refused(runner, session, tmp_path):
     assert result.exit_code != 0 and "already an account" in result.output
 
 
-def test_disable(runner, session, tmp_path):
+def test_disable(runner, session, tmp_path, caplog):
+    caplog.set_level(logging.INFO, "ivr.security")
     good = tmp_path / "good"
     good.write_text("long enough password\n")
     runner.invoke(args=["staff", "create", "officer@example.org", "--password-file", str(good)])
     result = runner.invoke(args=["staff", "disable", "officer@example.org"])
     assert result.exit_code == 0
     session.expire_all()
-    assert session.scalar(select(StaffUser)).active is False
+    officer = session.scalar(select(StaffUser))
+    assert officer.active is False
+    # Both changes are security events, naming the account by its id, never its address.
+    logged = [r.getMessage() for r in caplog.records if r.name == "ivr.security"]
+    assert logged == [f"staff_account_changed change=created staff_id={officer.id} role=staff by=command_line",
+                      f"staff_account_changed change=disabled staff_id={officer.id} by=command_line"]

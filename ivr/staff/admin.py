@@ -131,6 +131,8 @@ def _account_or_404(user_id: int) -> StaffUser:
     if user is None:
         abort(404)
     return user
+            security_event("staff_account_changed", logging.INFO, change="created", staff_id=user.id, role=user.role,
+                           by_staff_id=current_user.id)
 
 
 @bp.post("/admin/accounts/<int:user_id>/<any(disable, enable):change>")

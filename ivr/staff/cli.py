@@ -1,6 +1,9 @@
-"""`flask --app ivr staff create EMAIL --role staff|admin [--password-file PATH]`, and `staff disable EMAIL`."""
+"""`flask --app ivr staff create EMAIL --role staff|admin [--password-file PATH]`, and `staff disable EMAIL`.
+Each change is logged as a security event, as when an administrator makes it on the staff pages."""
 
 from __future__ import annotations
+
+import logging
 
 import click
 from flask import current_app
@@ -8,6 +11,7 @@ from flask.cli import AppGroup
 
 from ivr import current_time
 from ivr.db.sessions import session_scope
+from ivr.logs import security_event
 from ivr.models import Role
 from ivr.staff import accounts
 
@@ -28,9 +32,11 @@ def create(email: str, role: str, password_file) -> None:
     try:
         with session_scope(current_app) as session:
             user = accounts.create_account(session, email, password, role, current_time.now())
-            email, role = user.email, user.role
+            email, role, user_id = user.email, user.role, user.id
     except accounts.AccountError as problem:
         raise click.ClickException(str(problem))
+    security_event("staff_account_changed", logging.INFO, change="created", staff_id=user_id, role=role,
+                   by="command_line")
     click.echo(f"Created the {role} account {email}.")
 
 
@@ -43,4 +49,6 @@ def disable(email: str) -> None:
         if user is None:
             raise click.ClickException(f"There is no account for {email}.")
         accounts.set_active(user, False)
+        user_id = user.id
+    security_event("staff_account_changed", logging.INFO, change="disabled", staff_id=user_id, by="command_line")
     click.echo(f"Disabled {accounts.normalise_email(email)}; its sessions have ended.")

@@ -72,6 +72,8 @@ def init_app(app: Flask) -> None:
         # Where to go after signing in is kept in the session, not put in the sign-in page's URL.
         USE_SESSION_FOR_NEXT=True,
         WTF_CSRF_CHECK_DEFAULT=False,
+        # Over https a form must also come with a Referer from this site (Referrer-Policy: same-origin).
+        WTF_CSRF_SSL_STRICT=True,
     )
     csrf.init_app(app)
     login_manager.init_app(app)
