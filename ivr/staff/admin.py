@@ -120,6 +120,8 @@ def create_account():
         else:
             audit("create", "staff", user.id, f"role {user.role}")
             request_session().commit()
+            security_event("staff_account_changed", logging.INFO, change="created", staff_id=user.id, role=user.role,
+                           by_staff_id=current_user.id)
             flash(f"The account for {user.email} is ready.", "success")
             return redirect(url_for("staff.staff_accounts"), 303)
     request_session().rollback()
@@ -131,8 +133,6 @@ def _account_or_404(user_id: int) -> StaffUser:
     if user is None:
         abort(404)
     return user
-            security_event("staff_account_changed", logging.INFO, change="created", staff_id=user.id, role=user.role,
-                           by_staff_id=current_user.id)
 
 
 @bp.post("/admin/accounts/<int:user_id>/<any(disable, enable):change>")
