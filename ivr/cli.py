@@ -10,9 +10,10 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from ivr import closures as closure_store
+from ivr import current_time
 from ivr.db.migrations import upgrade
 from ivr.db.sessions import session_scope
-from ivr.hours import london
+from ivr.hours import london, london_time
 
 
 def register(app: Flask) -> None:
@@ -51,7 +52,8 @@ def closures_list() -> None:
             click.echo(f"{closure.day.isoformat()}  {closure.day:%A}  {closure.reason}".rstrip())
         if not rows:
             click.echo("No closures ahead.")
-        click.echo(f"Closed now: {'ON' if closure_store.is_closed_now(session) else 'off'}")
+        click.echo(_closed_now_line(closure_store.closed_now(session, current_app.extensions["helpline"],
+                                                             current_time.now())))
 
 
 @closures.command("add")
@@ -77,10 +79,46 @@ def closures_remove(day: str) -> None:
     click.echo(f"Open again on {when:%A %d %B %Y}.")
 
 
+def _london_wall_clock(value: str) -> datetime:
+    """A London date and time as written, e.g. `2026-12-03 14:00`, as the UTC moment it names."""
+    try:
+        written = datetime.fromisoformat(value)
+    except ValueError:
+        written = None
+    if written is None or written.tzinfo is not None:
+        raise click.BadParameter(f"{value!r} is not a London date and time; write it as "
+                                 "'YYYY-MM-DD HH:MM', e.g. '2026-12-03 14:00'", param_hint="--until")
+    return london_time(written.date(), written.time())
+
+
+def _at(moment: datetime) -> str:
+    """`Thursday 3 December 2026 14:00`, London time."""
+    local = london(moment)
+    return f"{local:%A} {local.day} {local:%B %Y %H:%M}"
+
+
+def _closed_now_line(switch: closure_store.ClosedNow | None) -> str:
+    if switch is None:
+        return "Closed now: off."
+    ends = f" until {_at(switch.until)}" if switch.until else " until switched off"
+    hear = f"that we open again {_at(switch.reopens)}" if switch.reopens else "nothing about when we open again"
+    return f"Closed now: ON{ends}. Callers hear the closed menu, and {hear}."
+
+
 @closures.command("closed-now")
 @click.argument("state", type=click.Choice(["on", "off"]))
-def closures_closed_now(state: str) -> None:
+@click.option("--until", metavar="'YYYY-MM-DD HH:MM'",
+              help="London time at which the office opens again by itself (and callers are told so).")
+def closures_closed_now(state: str, until: str | None) -> None:
     """Switch the emergency 'closed now' on (calls go to the closed menu) or off."""
+    if until is not None and state == "off":
+        raise click.UsageError("--until goes with 'on': the time the office opens again by itself.")
+    reopening = _london_wall_clock(until) if until is not None else None
+    now = current_time.now()
     with session_scope(current_app) as session:
-        closure_store.set_closed_now(session, state == "on", by="cli", now=datetime.now(timezone.utc))
-    click.echo("Closed now: ON — callers hear the closed menu." if state == "on" else "Closed now: off.")
+        try:
+            closure_store.set_closed_now(session, state == "on", by="cli", now=now, until=reopening)
+        except closure_store.ReopeningPassed:
+            raise click.BadParameter(f"{_at(reopening)} has already passed (it is {_at(now)} in London); "
+                                     "give a later time, or leave --until out.", param_hint="--until")
+        click.echo(_closed_now_line(closure_store.closed_now(session, current_app.extensions["helpline"], now)))

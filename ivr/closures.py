@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import bindparam, delete, select
@@ -19,14 +20,16 @@ LOOKAHEAD = timedelta(days=60)
 
 # Read at most steps of every call: built once.
 _CLOSED_DAYS = select(Closure.__table__.c.day).where(Closure.__table__.c.day.between(bindparam("first"), bindparam("last")))
-_CLOSED_NOW = select(Switch.__table__.c.on).where(Switch.__table__.c.name == CLOSED_NOW)
+_CLOSED_NOW = select(Switch.__table__.c.on, Switch.__table__.c.until).where(Switch.__table__.c.name == CLOSED_NOW)
 
 
 def office_hours(session: Session, helpline: Helpline, now: datetime) -> OfficeHours:
-    """The office hours in force at `now`, with the closures that matter to a caller today."""
+    """The office hours in force at `now`, with the closures that matter to a caller today and the
+    "closed now" switch (which `OfficeHours.is_closed_now` ends by itself at its reopening time)."""
     first = now.date() - timedelta(days=1)  # London's today, whatever the UTC date
     closures = frozenset(session.scalars(_CLOSED_DAYS, {"first": first, "last": first + LOOKAHEAD}))
-    return helpline.office_hours(closures, closed_now=is_closed_now(session))
+    on, until = session.execute(_CLOSED_NOW).one_or_none() or (False, None)
+    return helpline.office_hours(closures, closed_now=on, closed_now_until=until)
 
 
 class RecentOfficeHours:
@@ -61,11 +64,30 @@ def remove_closure(session: Session, day: date) -> bool:
     return session.execute(delete(Closure).where(Closure.day == day)).rowcount > 0
 
 
-def set_closed_now(session: Session, on: bool, by: str, now: datetime) -> None:
+@dataclass(frozen=True)
+class ClosedNow:
+    """The emergency switch as callers meet it: when it ends by itself, and when they hear we open again."""
+
+    until: datetime | None  # None: it stays on until switched off
+    reopens: datetime | None  # None: callers hear nothing about when we open again
+
+
+def closed_now(session: Session, helpline: Helpline, now: datetime) -> ClosedNow | None:
+    """The "closed now" switch, if it is in force at `now` (on, and not yet ended by itself)."""
+    hours = office_hours(session, helpline, now)
+    if not hours.is_closed_now(now):
+        return None
+    return ClosedNow(until=hours.closed_now_until, reopens=hours.next_opening(now))
+
+
+class ReopeningPassed(ValueError):
+    """The reopening time given for "closed now" is not in the future."""
+
+
+def set_closed_now(session: Session, on: bool, by: str, now: datetime, until: datetime | None = None) -> None:
+    """Switch "closed now" on, until `until` (UTC) or until switched off; or off."""
+    if on and until is not None and until <= now:
+        raise ReopeningPassed("the reopening time has already passed")
     switch = session.get(Switch, CLOSED_NOW) or Switch(name=CLOSED_NOW)
-    switch.on, switch.changed_by, switch.changed_at = on, by, now
+    switch.on, switch.until, switch.changed_by, switch.changed_at = on, until if on else None, by, now
     session.add(switch)
-
-
-def is_closed_now(session: Session) -> bool:
-    return bool(session.scalar(_CLOSED_NOW))

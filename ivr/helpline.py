@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, datetime, time
 from pathlib import Path
 
 from ivr.hours import OfficeHours
@@ -69,8 +69,9 @@ class Helpline:
     def callback_window(self, window_id: str) -> CallbackWindow | None:
         return next((w for w in self.callback_windows if w.id == window_id), None)
 
-    def office_hours(self, closures: frozenset[date] = frozenset(), closed_now: bool = False) -> OfficeHours:
-        return OfficeHours(self.opens, self.closes, self.weekdays, closures, closed_now)
+    def office_hours(self, closures: frozenset[date] = frozenset(), closed_now: bool = False,
+                     closed_now_until: datetime | None = None) -> OfficeHours:
+        return OfficeHours(self.opens, self.closes, self.weekdays, closures, closed_now, closed_now_until)
 
 
 def load_helpline(path: str | Path) -> Helpline:

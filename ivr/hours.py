@@ -66,16 +66,22 @@ class OfficeHours:
     weekdays: frozenset[int] = frozenset(range(5))  # Monday = 0
     closures: frozenset[date] = frozenset()
     closed_now: bool = False
+    closed_now_until: datetime | None = None  # when "closed now" ends by itself (UTC); None: when switched off
 
     def is_working_day(self, day: date) -> bool:
         """Whether the office opens at all on `day` (the emergency switch aside)."""
         return day.weekday() in self.weekdays and not is_bank_holiday(day) and day not in self.closures
 
+    def is_closed_now(self, moment: datetime) -> bool:
+        """Whether the emergency "closed now" is in force at `moment` (on, and not yet ended by itself)."""
+        return self.closed_now and (self.closed_now_until is None or moment < self.closed_now_until)
+
     def is_open(self, now: datetime) -> bool:
         """Whether a caller at `now` can be put through to a team."""
-        if self.closed_now:
-            return False
-        local = london(now)
+        return not self.is_closed_now(now) and self._in_hours(now)
+
+    def _in_hours(self, moment: datetime) -> bool:
+        local = london(moment)
         return self.is_working_day(local.date()) and self.opens <= local.time() < self.closes
 
     def working_days(self, start: date) -> Iterator[date]:
@@ -86,10 +92,19 @@ class OfficeHours:
                 yield day
             day += timedelta(days=1)
 
-    def next_opening(self, after: datetime) -> datetime:
-        """The first opening time strictly after `after`; with "closed now" on, not today's."""
+    def next_opening(self, after: datetime) -> datetime | None:
+        """The first moment after `after` at which the office opens.
+
+        While "closed now" is in force, the first moment it is open once the switch ends by itself:
+        that moment if it falls in the usual hours, else the usual opening after it. None when the
+        switch has no end: nobody can say when the office opens again.
+        """
+        if self.is_closed_now(after):
+            if self.closed_now_until is None:
+                return None
+            if self._in_hours(self.closed_now_until):
+                return self.closed_now_until
+            after = self.closed_now_until
         local = london(after)
-        start = local.date()
-        if self.closed_now or local.time() >= self.opens:
-            start += timedelta(days=1)
+        start = local.date() + timedelta(days=1) if local.time() >= self.opens else local.date()
         return london_time(next(self.working_days(start)), self.opens)

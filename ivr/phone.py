@@ -86,7 +86,7 @@ def is_mobile(e164: str) -> bool:
 
 
 def national_digits(e164: str) -> str:
-    """The number as a caller would key it, e.g. `07700900123`."""
+    """The number as a caller would key it, e.g. `01134960123`."""
     return phonenumbers.format_number(phonenumbers.parse(e164, "GB"), phonenumbers.PhoneNumberFormat.NATIONAL).replace(" ", "")
 
 

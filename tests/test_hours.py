@@ -1,6 +1,6 @@
 """Office hours as a caller meets them: London time, weekdays 9-5, bank holidays, closures."""
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -71,11 +71,65 @@ def test_next_opening(after, opens):
     assert HOURS.next_opening(after) == opens
 
 
-def test_next_opening_skips_closures_and_today_when_closed_now():
+def test_next_opening_skips_closures():
     monday_early = at_london(2026, 11, 30, 7, 0)
-    assert OfficeHours(closed_now=True).next_opening(monday_early) == at_london(2026, 12, 1, 9, 0)
     closed = OfficeHours(closures=frozenset({date(2026, 11, 30), date(2026, 12, 1)}))
     assert closed.next_opening(monday_early) == at_london(2026, 12, 2, 9, 0)
+
+
+def test_closed_now_with_no_reopening_time_has_no_next_opening():
+    """Nobody has said when the emergency ends, so nobody is told a time that may be untrue."""
+    hours = OfficeHours(closed_now=True)
+    assert not hours.is_open(at_london(2026, 12, 1, 11, 0))
+    assert hours.next_opening(at_london(2026, 11, 30, 7, 0)) is None
+
+
+@pytest.mark.parametrize(
+    ("until", "opens"),
+    [
+        (at_london(2026, 12, 3, 14, 0), at_london(2026, 12, 3, 14, 0)),  # in the usual hours: then
+        (at_london(2026, 12, 3, 18, 0), at_london(2026, 12, 4, 9, 0)),  # after them: the next morning
+        (at_london(2026, 12, 3, 7, 30), at_london(2026, 12, 3, 9, 0)),  # before them: that morning
+        (at_london(2026, 12, 5, 12, 0), at_london(2026, 12, 7, 9, 0)),  # a Saturday: Monday
+        (at_london(2026, 12, 24, 16, 59), at_london(2026, 12, 24, 16, 59)),
+        (at_london(2026, 12, 24, 17, 0), at_london(2026, 12, 29, 9, 0)),  # Christmas, Boxing Day observed
+    ],
+)
+def test_closed_now_ends_by_itself_at_its_reopening_time(until, opens):
+    """The office opens again at the first moment from `until` that the usual hours are open."""
+    hours = OfficeHours(closed_now=True, closed_now_until=until)
+    wednesday = at_london(2026, 12, 2, 10, 0)
+    assert hours.next_opening(wednesday) == opens
+    assert not hours.is_open(opens - timedelta(seconds=1))
+    assert hours.is_open(opens)
+
+
+def test_closed_now_that_has_ended_leaves_the_usual_hours():
+    hours = OfficeHours(closed_now=True, closed_now_until=at_london(2026, 12, 1, 10, 0))
+    assert hours.is_open(at_london(2026, 12, 1, 10, 0)) and not hours.is_closed_now(at_london(2026, 12, 1, 10, 0))
+    assert hours.next_opening(at_london(2026, 12, 1, 12, 0)) == at_london(2026, 12, 2, 9, 0)
+
+
+@pytest.mark.parametrize(
+    ("until", "opens"),
+    [
+        # Closed on the Friday before the clocks go forward, until 8:30 on Monday (BST, 07:30 UTC):
+        # the office opens at 9:00 BST, 08:00 UTC.
+        (datetime(2026, 3, 30, 7, 30, tzinfo=timezone.utc), datetime(2026, 3, 30, 8, 0, tzinfo=timezone.utc)),
+        # Until 10:00 BST (09:00 UTC) on the Monday: that moment, though UTC says nine.
+        (datetime(2026, 3, 30, 9, 0, tzinfo=timezone.utc), datetime(2026, 3, 30, 9, 0, tzinfo=timezone.utc)),
+    ],
+)
+def test_closed_now_ends_correctly_across_the_clocks_going_forward(until, opens):
+    hours = OfficeHours(closed_now=True, closed_now_until=until)
+    assert hours.next_opening(at_london(2026, 3, 27, 12, 0)) == opens
+    assert not hours.is_open(opens - timedelta(minutes=1)) and hours.is_open(opens)
+
+
+def test_closed_now_ends_correctly_across_the_clocks_going_back():
+    # Until 8:30 on Monday 26 October (GMT again, 08:30 UTC): the office opens at 09:00 UTC.
+    hours = OfficeHours(closed_now=True, closed_now_until=datetime(2026, 10, 26, 8, 30, tzinfo=timezone.utc))
+    assert hours.next_opening(at_london(2026, 10, 23, 12, 0)) == datetime(2026, 10, 26, 9, 0, tzinfo=timezone.utc)
 
 
 def test_working_days_skip_weekends_and_bank_holidays():

@@ -5,9 +5,9 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from ivr import closures
+from ivr import closures, current_time
 from ivr.models import AuditEvent, StaffUser
-from tests.conftest import STAFF_PASSWORD, StaffActions
+from tests.conftest import STAFF_PASSWORD, StaffActions, at_london, utc
 
 
 @pytest.fixture
@@ -32,13 +32,96 @@ def test_a_bad_closure_date_is_a_form_error(client, admin):
     assert "Not a valid date" in response.get_data(as_text=True)
 
 
-def test_closed_now_switch(client, admin, session):
-    admin.post("/staff/admin/closed-now", {"state": "on"})
-    assert closures.is_closed_now(session)
-    assert "Closed now is ON" in client.get("/staff/admin/closures").get_data(as_text=True)
-    admin.post("/staff/admin/closed-now", {"state": "off"})
+def is_closed_now(app, session) -> bool:
     session.expire_all()
-    assert not closures.is_closed_now(session)
+    return closures.closed_now(session, app.extensions["helpline"], current_time.now()) is not None
+
+
+def test_closed_now_switch(app, client, admin, session):
+    admin.post("/staff/admin/closed-now", {"state": "on"})
+    assert is_closed_now(app, session)
+    page = client.get("/staff/admin/closures").get_data(as_text=True)
+    assert "Closed now is ON" in page and "It stays on until you switch it off." in page
+    assert "Callers are not told when we open again." in page
+    admin.post("/staff/admin/closed-now", {"state": "off"})
+    assert not is_closed_now(app, session)
+
+
+BANNER = 'class="closed-now-banner"'
+
+
+@pytest.fixture
+def thursday_morning(clock):
+    clock.moment = at_london(2026, 12, 3, 10, 0)
+
+
+def test_closed_now_until_a_london_time_from_the_closures_page(thursday_morning, app, client, admin, session):
+    response = admin.post("/staff/admin/closed-now", {"state": "on", "until": "2026-12-03T14:00"},
+                          page="/staff/admin/closures")
+    assert response.status_code == 303
+    page = client.get("/staff/admin/closures").get_data(as_text=True)
+    assert "It ends by itself on Thu 3 Dec 2026, 2pm." in page
+    assert "Callers hear that we open again on Thu 3 Dec 2026, 2pm." in page
+    hours = closures.office_hours(session, app.extensions["helpline"], current_time.now())
+    assert hours.closed_now_until == utc(2026, 12, 3, 14)
+    assert "closed now on until 2026-12-03T14:00:00+00:00" in client.get("/staff/admin/audit").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("until", "says"), [
+    ("2026-12-03T09:30", "That time has already passed. Give a later time, or leave it empty."),
+    ("half past two", "Not a valid datetime value"),
+])
+def test_a_reopening_time_that_cannot_be_is_refused_on_the_page(thursday_morning, app, client, admin, session,
+                                                                until, says):
+    response = admin.post("/staff/admin/closed-now", {"state": "on", "until": until}, page="/staff/admin/closures")
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert says in body and 'id="until-error"' in body and BANNER not in body
+    assert not is_closed_now(app, session)
+
+
+@pytest.mark.parametrize("path", ["/staff/", "/staff/voicemails", "/staff/callbacks/new", "/staff/admin/closures"])
+def test_every_staff_page_says_when_closed_now_is_on(app, client, staff_login, session, thursday_morning, path):
+    closures.set_closed_now(session, True, by="admin@example.org", now=current_time.now(),
+                            until=at_london(2026, 12, 3, 18, 0))
+    session.commit()
+    staff_login.login()  # an officer, not an administrator
+    body = client.get(path).get_data(as_text=True)
+    banner = body[body.index(BANNER):body.index("</section>", body.index(BANNER))]
+    assert "Closed now is on:" in banner and "every caller hears the closed menu" in banner
+    assert "It ends by itself on Thu 3 Dec 2026, 6pm." in banner
+    assert "Callers hear that we open again on Fri 4 Dec 2026, 9am." in banner
+
+
+def test_the_banner_without_a_reopening_time_promises_none(client, staff_login, session, thursday_morning):
+    closures.set_closed_now(session, True, by="cli", now=current_time.now())
+    session.commit()
+    staff_login.login()
+    body = client.get("/staff/").get_data(as_text=True)
+    assert "It stays on until an administrator switches it off." in body
+    assert "Callers are not told when we open again." in body
+
+
+def test_no_banner_when_closed_now_is_off_or_has_ended(client, staff_login, session, clock, thursday_morning):
+    def queue() -> str:
+        response = client.get("/staff/")
+        assert response.status_code == 200
+        return response.get_data(as_text=True)
+
+    staff_login.login()
+    assert BANNER not in queue()
+    closures.set_closed_now(session, True, by="cli", now=current_time.now(), until=at_london(2026, 12, 3, 10, 20))
+    session.commit()
+    clock.moment = at_london(2026, 12, 3, 10, 19, 59)
+    assert BANNER in queue()
+    clock.moment = at_london(2026, 12, 3, 10, 20)
+    assert BANNER not in queue()
+
+
+def test_no_banner_before_signing_in(client, session, thursday_morning):
+    closures.set_closed_now(session, True, by="cli", now=current_time.now())
+    session.commit()
+    assert BANNER not in client.get("/staff/sign-in").get_data(as_text=True)
 
 
 def test_create_an_account_that_can_then_sign_in(app, admin, session):

@@ -154,6 +154,25 @@ def test_sign_in_queue_and_callback_pages_pass_axe(browser, live_server, officer
     assert problems == {"sign-in": [], "queue": [], "callback": [], "new callback": []}
 
 
+@pytest.mark.skipif(not AXE_JS.exists(), reason=f"axe-core is not at {AXE_JS} (./dev test fetches it with npm)")
+def test_closed_now_banner_and_closures_page_pass_axe(browser, live_server, app):
+    StaffActions(app, None).create("admin@example.org", "admin")
+    context = browser.new_context(bypass_csp=True)
+    page = context.new_page()
+    sign_in(page, live_server, "admin@example.org")
+    page.goto(live_server + "/staff/admin/closures")
+    page.get_by_label("Open again by itself at").fill("2099-12-03T14:00")
+    page.get_by_role("button", name="Close the office now").click()
+    banner = page.get_by_role("region", name="Closed now", exact=True)
+    assert "It ends by itself on Thu 3 Dec 2099, 2pm." in banner.inner_text()
+    problems = {"closures": _serious_violations(page)}
+    page.goto(live_server + "/staff/")
+    assert page.get_by_role("region", name="Closed now", exact=True).is_visible()
+    problems["queue"] = _serious_violations(page)
+    context.close()
+    assert problems == {"closures": [], "queue": []}
+
+
 # --- as deployed: https through nginx, gunicorn in production mode --------------------------------
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from ivr import closures
+from ivr import closures, create_app
 from ivr.models import Call, Voicemail
 from ivr.walker import parse_twiml
-from tests.conftest import LANDLINE, MOBILE, MONDAY_MORNING, SATURDAY, at_london
+from tests.conftest import LANDLINE, MOBILE, MONDAY_MORNING, SATURDAY, TwilioSigner, at_london
 
 LINES = {"cleveland": "+443302234312", "durham": "+443000031818", "vcas": "+443030401099"}
 MAIN_MENU = "To arrange a callback at a time that suits you, press 4."
@@ -222,12 +222,41 @@ def test_the_closed_menu_says_when_the_office_next_opens(phone, session, at, clo
     assert we_open in call.heard
 
 
-def test_the_emergency_switch_sends_every_caller_to_the_closed_menu(phone, session):
+def test_the_emergency_switch_sends_every_caller_to_the_closed_menu_and_promises_no_time(phone, session):
     closures.set_closed_now(session, True, by="test", now=MONDAY_MORNING)
     session.commit()
     call = phone.ring().press("3").press("1")
     assert call.dialled == []
-    assert "We open again tomorrow at 9am." in call.heard
+    assert call.heard.startswith("Our office is closed just now. To leave a message, press 1.")
+    assert "We open again" not in " ".join(call.transcript)
+
+
+@pytest.mark.parametrize(
+    ("until", "we_open"),
+    [
+        (at_london(2026, 11, 30, 14, 0), "We open again today at 2pm."),
+        (at_london(2026, 11, 30, 14, 30), "We open again today at 2:30pm."),
+        (at_london(2026, 11, 30, 18, 0), "We open again tomorrow at 9am."),  # after hours: the next opening
+        (at_london(2026, 12, 2, 17, 30), "We open again on Thursday at 9am."),
+        (at_london(2026, 12, 4, 17, 30), "We open again on Monday 7 December at 9am."),  # a week away: the date
+    ],
+)
+def test_the_emergency_switch_with_a_reopening_time_tells_callers_when(phone, session, until, we_open):
+    closures.set_closed_now(session, True, by="test", now=MONDAY_MORNING, until=until)
+    session.commit()
+    call = phone.ring(at=MONDAY_MORNING).press("3").press("1")
+    assert call.dialled == [] and we_open in call.heard
+
+
+@pytest.mark.parametrize("cache_seconds", [0, 3600], ids=["read afresh", "hours the worker read an hour ago"])
+def test_the_office_opens_again_by_itself_at_the_reopening_time(app_config, phone, session, cache_seconds):
+    worker = create_app(app_config | {"OFFICE_HOURS_CACHE_SECONDS": cache_seconds})
+    phone.twilio = TwilioSigner(worker.test_client())
+    closures.set_closed_now(session, True, by="test", now=MONDAY_MORNING, until=at_london(2026, 11, 30, 14, 0))
+    session.commit()
+    assert phone.ring(at=at_london(2026, 11, 30, 13, 59)).press("3").press("1").dialled == []
+    assert phone.ring(at=at_london(2026, 11, 30, 14, 0)).press("3").press("1").dialled == [LINES["cleveland"]]
+    worker.extensions["db.engine"].dispose()
 
 
 # --- messages -------------------------------------------------------------------------------------

@@ -14,12 +14,12 @@ from sqlalchemy import select
 from ivr import current_time
 from ivr import closures as closure_store
 from ivr.db.sessions import request_session
-from ivr.hours import london
+from ivr.hours import london, london_time
 from ivr.logs import security_event
 from ivr.models import StaffUser
 from ivr.staff import accounts, bp
 from ivr.staff.audit import audit
-from ivr.staff.forms import ActionForm, ClosureForm, NewAccountForm, ResetPasswordForm
+from ivr.staff.forms import ActionForm, ClosedNowForm, ClosureForm, NewAccountForm, ResetPasswordForm
 from ivr.staff.security import admin_required
 
 
@@ -29,12 +29,13 @@ def admin_home():
     return redirect(url_for("staff.closures"))
 
 
-def _closures_page(form: ClosureForm, status: int = 200):
+def _closures_page(form: ClosureForm, status: int = 200, closed_now_form: ClosedNowForm | None = None):
+    """The page; whether "closed now" is on comes from the banner every staff page has (display.py)."""
     db = request_session()
     today = london(current_time.now()).date()
     return render_template("staff/admin/closures.html", form=form, action_form=ActionForm(formdata=None),
-                           closures=closure_store.list_closures(db, since=today),
-                           closed_now=closure_store.is_closed_now(db)), status
+                           closed_now_form=closed_now_form or ClosedNowForm(formdata=None),
+                           closures=closure_store.list_closures(db, since=today)), status
 
 
 @bp.get("/admin/closures")
@@ -74,8 +75,18 @@ def remove_closure(day: str):
 @admin_required
 def closed_now():
     on = request.form.get("state") == "on"
-    closure_store.set_closed_now(request_session(), on, by=current_user.email, now=current_time.now())
-    audit("update", "switch", detail=f"closed now {'on' if on else 'off'}")
+    form = ClosedNowForm()
+    if on and not form.validate():
+        return _closures_page(ClosureForm(formdata=None), 400, form)
+    until = london_time(form.until.data.date(), form.until.data.time()) if on and form.until.data else None
+    try:
+        closure_store.set_closed_now(request_session(), on, by=current_user.email, now=current_time.now(),
+                                     until=until)
+    except closure_store.ReopeningPassed:
+        form.until.errors.append("That time has already passed. Give a later time, or leave it empty.")
+        return _closures_page(ClosureForm(formdata=None), 400, form)
+    change = f"closed now {'on' if on else 'off'}" + (f" until {until.isoformat()}" if until else "")
+    audit("update", "switch", detail=change)
     request_session().commit()
     flash("Closed now is ON: callers hear the closed menu." if on else "Closed now is off: normal hours apply.",
           "success")

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 from flask import current_app
+from flask_login import current_user
 
+from ivr import closures, current_time
+from ivr.db.sessions import request_session
 from ivr.helpline import CallbackWindow
 from ivr.hours import london
 from ivr.phone import for_staff
@@ -59,6 +62,15 @@ def region_name(region_id: str) -> str:
 @bp.context_processor
 def staff_page_helpers() -> dict:
     return {"region_name": region_name, "regions": current_app.extensions["helpline"].regions}
+
+
+@bp.context_processor
+def closed_now_banner() -> dict:
+    """Whether "closed now" is in force, for the banner on every page a signed-in officer sees."""
+    if not current_user.is_authenticated:
+        return {}
+    helpline = current_app.extensions["helpline"]
+    return {"closed_now": closures.closed_now(request_session(), helpline, current_time.now())}
 
 
 REMINDER_KINDS = {"day_before": "Day before", "hour_before": "Hour before"}

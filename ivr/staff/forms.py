@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateField, PasswordField, RadioField, SelectChoice, SelectField, StringField,
-                     TextAreaField)
+from wtforms import (BooleanField, DateField, DateTimeLocalField, PasswordField, RadioField, SelectChoice,
+                     SelectField, StringField, TextAreaField)
 from wtforms.validators import EqualTo, InputRequired, Length, Optional, ValidationError
 
 from ivr.callbacks import ATTEMPT_OUTCOMES
@@ -82,6 +82,13 @@ class NewCallbackForm(RescheduleForm):
         refused = callable_number(field.data)[1]
         if refused is not None:
             raise ValidationError(REFUSED_NUMBERS[refused])
+
+
+class ClosedNowForm(FlaskForm):
+    """Switch "closed now" on, with an optional London time at which it ends by itself."""
+
+    until = DateTimeLocalField("Open again by itself at (optional, London time)", [Optional()],
+                               format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"])
 
 
 class ClosureForm(FlaskForm):

@@ -198,11 +198,12 @@ CLOSED = Menu("closed_menu", "closed", "voice.closed")
 
 
 def closed_menu(region: Region, misses: int = 0, hint: str | None = None, before: tuple[str, ...] = ()) -> str:
-    """Leave a message or arrange a callback, saying when the office next opens if it is closed."""
+    """Leave a message or arrange a callback, saying when the office next opens if it is closed
+    (nothing about it while "closed now" is on with no reopening time: nobody knows)."""
     hours, moment = office_hours(), now()
-    context: dict[str, Any] = {"open": hours.is_open(moment)}
-    if not context["open"]:
-        opening = london(hours.next_opening(moment))
+    context: dict[str, Any] = {"open": hours.is_open(moment), "opening_day": None}
+    if not context["open"] and (next_opening := hours.next_opening(moment)) is not None:
+        opening = london(next_opening)
         context |= {"opening_day": opening.date(), "opening_time": opening.time(),
                     "days_away": (opening.date() - london(moment).date()).days}
     return ask(CLOSED, state={"region": region.id}, context=context, misses=misses, hint=hint, before=before)
