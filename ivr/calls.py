@@ -63,9 +63,12 @@ def keyed_number(session: Session, call_sid: str) -> str | None:
 def record_call_end(
     session: Session, call_sid: str, from_number: str | None, status: str, duration: int | None, now: datetime
 ) -> Call:
-    """Note Twilio's latest status for the call; the first report of its end sets when it ended."""
+    """Note Twilio's latest status for the call; the first report of its end sets when it ended.
+
+    Twilio's callbacks can arrive out of order: an ended call stays ended (a late "in-progress"
+    leaves it "completed")."""
     call = find_or_add_call(session, call_sid, from_number, now)
-    if status in CALL_STATUSES:
+    if status in CALL_STATUSES and call.status not in ENDED_STATUSES:
         call.status = status
     if status in ENDED_STATUSES and call.ended_at is None:
         call.ended_at = now
