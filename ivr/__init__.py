@@ -7,13 +7,17 @@ from typing import Any
 from flask import Flask
 
 from ivr import config, logs
-from ivr.db import sessions
 from ivr.config import PROJECT_DIR
+from ivr.db import sessions
+from ivr.db.engine import WEB, Patience
 from ivr.helpline import load_helpline
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: settings, logging, database, helpline file, Twilio gateway, staff sign-in, routes, commands."""
+def create_app(test_config: dict[str, Any] | None = None, *, patience: Patience = WEB) -> Flask:
+    """Build the app: settings, logging, database, helpline file, Twilio gateway, staff sign-in, routes, commands.
+
+    `patience` says how long it waits for the database: a caller's, by default (the clock passes its own).
+    """
     app = Flask(__name__, template_folder=str(PROJECT_DIR / "templates"),
                 instance_path=str(PROJECT_DIR / "instance"))
     app.config.update(config.load())
@@ -23,10 +27,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     logs.configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
     register_proxy(app)
-    sessions.init_app(app)
+    sessions.init_app(app, patience)
     app.extensions["helpline"] = load_helpline(app.config["HELPLINE_CONFIG"])
     register_gateway(app)
     register_staff(app)
+    register_url_converters(app)
     register_blueprints(app)
     register_cli(app)
     return app
@@ -56,6 +61,19 @@ def register_staff(app: Flask) -> None:
     from ivr import staff
 
     staff.init_app(app)
+
+
+def register_url_converters(app: Flask) -> None:
+    """Ids in URLs (`<int:...>`) only match numbers a database id can be: a longer one is a 404,
+    never a number the database cannot compare."""
+    from werkzeug.routing import IntegerConverter
+
+    class DatabaseId(IntegerConverter):
+        def __init__(self, map, *args, **kwargs):
+            kwargs.setdefault("max", 2**31 - 1)  # PostgreSQL's integer, the ids' type
+            super().__init__(map, *args, **kwargs)
+
+    app.url_map.converters["int"] = DatabaseId
 
 
 def register_blueprints(app: Flask) -> None:

@@ -11,18 +11,22 @@ package imports `ivr`; `ivr` never imports it, so a web worker never starts a sc
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import signal
 import threading
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
+from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeout
 
 from ivr import callbacks, outbox, retention, spool
 from ivr.current_time import now as clock_now
+from ivr.db.engine import CLOCK
 from ivr.db.sessions import session_scope
 from ivr.hours import LONDON
 from scheduler.dispatch import Dispatcher, SendingRate
@@ -93,6 +97,23 @@ def run_once(app: Flask) -> dict[str, int]:
     return Clock(app).run_once()
 
 
+def given_up_when_the_database_stalls(job: Callable[[], Counter]) -> Callable[[], Counter]:
+    """`job`, except that a database that does not answer in time (CLOCK's patience) ends the pass
+    with one line in the log; the next tick tries again, and what was claimed and not sent goes back
+    to the queue (see recover_stuck_sends)."""
+
+    @functools.wraps(job)
+    def pass_or_give_up() -> Counter:
+        try:
+            return job()
+        except (OperationalError, PoolTimeout) as error:
+            log.error("%s given up: the database did not answer (%s); trying again at the next tick",
+                      job.__name__, type(error.orig if isinstance(error, OperationalError) else error).__name__)
+            return Counter()
+
+    return pass_or_give_up
+
+
 def build_scheduler(clock: Clock) -> BlockingScheduler:
     """APScheduler ticking in London time; each job at most once at a time, late ticks merged."""
     tick = clock.app.config["CLOCK_TICK_SECONDS"]
@@ -100,13 +121,15 @@ def build_scheduler(clock: Clock) -> BlockingScheduler:
     for job, seconds in ((clock.recover_stuck_sends, HOUSEKEEPING_SECONDS),
                          (clock.send_due_reminders, tick),
                          (clock.mark_overdue_callbacks, HOUSEKEEPING_SECONDS),
-                         (clock.store_spooled_messages, HOUSEKEEPING_SECONDS)):
+                         # Every tick: a STOP or a message kept while the database was away is acted on soon.
+                         (clock.store_spooled_messages, tick)):
         # A tick missed while the previous pass ran long is merged into one late run, not repeated.
-        scheduler.add_job(job, "interval", seconds=seconds, id=job.__name__, next_run_time=datetime.now(LONDON),
-                          coalesce=True, max_instances=1, misfire_grace_time=max(tick, seconds))
+        scheduler.add_job(given_up_when_the_database_stalls(job), "interval", seconds=seconds, id=job.__name__,
+                          next_run_time=datetime.now(LONDON), coalesce=True, max_instances=1,
+                          misfire_grace_time=max(tick, seconds))
     # Nightly, when nobody is being called; a night the clock was down is caught up within 12 hours.
-    scheduler.add_job(clock.apply_retention, "cron", hour=RETENTION_HOUR, id="apply_retention",
-                      coalesce=True, max_instances=1, misfire_grace_time=12 * 3600)
+    scheduler.add_job(given_up_when_the_database_stalls(clock.apply_retention), "cron", hour=RETENTION_HOUR,
+                      id="apply_retention", coalesce=True, max_instances=1, misfire_grace_time=12 * 3600)
     return scheduler
 
 
@@ -117,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from ivr import create_app
 
-    app = create_app()
+    app = create_app(patience=CLOCK)
     clock = Clock(app)
     if args.once:
         print(json.dumps(clock.run_once()))

@@ -1,15 +1,18 @@
-"""A message left while the database is unreachable is kept on disk and stored once it is back."""
+"""A message or a text left while the database is unreachable is kept on disk and stored once it is back;
+one that can never be stored is set aside, and the others are stored all the same."""
 
+import json
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from ivr import create_app
-from ivr.models import Voicemail
-from ivr.spool import store_spooled_messages
+from ivr.db.sessions import session_scope
+from ivr.models import InboundText, OptOut, Voicemail
+from ivr.spool import keep_message, keep_text, store_spooled_messages
 from scheduler import run_once
-from tests.conftest import MOBILE, SATURDAY, Phone, TwilioSigner
+from tests.conftest import MOBILE, SATURDAY, Phone, TwilioSigner, on_postgres
 
 UNREACHABLE = {
     "sqlite": "sqlite:///{tmp}/no/such/folder/ivr.sqlite3",
@@ -37,8 +40,6 @@ def leave_message_during_outage(down, clock) -> Phone:
 
 
 def voicemails(app) -> list[Voicemail]:
-    from ivr.db.sessions import session_scope
-
     with session_scope(app) as session:
         return list(session.scalars(select(Voicemail)))
 
@@ -78,3 +79,61 @@ def test_an_unreadable_spool_entry_does_not_stop_the_clock_or_the_health_check(a
     (folder / "RE123.json").write_text("{not json")
     assert run_once(app).get("spooled_messages_stored", 0) == 0
     assert client.get("/healthz").status_code == 200
+
+
+# --- texts ------------------------------------------------------------------------------------------
+
+def text_during_outage(down, message_sid: str, body: str):
+    return TwilioSigner(down.test_client()).post("/sms/incoming", {"MessageSid": message_sid, "From": MOBILE,
+                                                                   "Body": body})
+
+
+def test_a_text_sent_while_the_database_is_unreachable_is_kept_and_acted_on_once_it_is_back(outage, clock):
+    down, back = outage
+    clock.moment = SATURDAY
+    stop, words = "SM" + "1" * 32, "SM" + "2" * 32
+    for sid, body in ((stop, "STOP"), (words, "Please ring after 6, he's home before then"), (stop, "STOP")):
+        answer = text_during_outage(down, sid, body)  # the last: Twilio delivering the STOP again
+        assert answer.status_code == 200 and answer.data.endswith(b"<Response />")  # kept; no answer now
+    assert down.test_client().get("/healthz").json["spooled_messages"] == 2
+
+    assert run_once(back)["spooled_messages_stored"] == 2
+    with session_scope(back) as session:
+        kept = {t.message_sid: t for t in session.scalars(select(InboundText))}
+        assert set(kept) == {stop, words} and kept[words].body.startswith("Please ring after 6")
+        assert all(t.received_at == SATURDAY and t.from_number == MOBILE for t in kept.values())
+        assert session.get(OptOut, MOBILE) is not None  # the STOP took effect
+    assert run_once(back).get("spooled_messages_stored", 0) == 0
+
+
+# --- a file that can never be stored -------------------------------------------------------------
+
+NEVER_STORABLE = {
+    "not JSON": "{not json",
+    "a field missing": json.dumps({"kind": "text", "message_sid": "SM" + "5" * 32}),
+    "a time that is not one": json.dumps({"kind": "text", "message_sid": "SM" + "5" * 32, "from_number": MOBILE,
+                                          "body": "YES", "now": "yesterday"}),
+    # PostgreSQL refuses a NUL byte in text (SQLite keeps it, so the message is simply stored).
+    "a NUL byte": json.dumps({"kind": "voicemail", "recording_sid": "RE" + "5" * 32, "recording_url": None,
+                              "duration": 5, "region": "vcas\x00", "call_sid": None, "from_number": MOBILE,
+                              "now": SATURDAY.isoformat()}),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(NEVER_STORABLE))
+def test_a_file_that_can_never_be_stored_is_set_aside_and_does_not_hold_up_the_others(app, client, caplog, fault):
+    if fault == "a NUL byte" and not on_postgres():
+        pytest.skip("SQLite stores a NUL byte")
+    keep_message(app, recording_sid="RE" + "1" * 32, recording_url=None, duration=12, region="vcas", call_sid=None,
+                 from_number=MOBILE, now=SATURDAY)
+    bad = Path(app.config["SPOOL_DIR"]) / f"{'RE' if 'NUL' in fault else 'SM'}{'5' * 32}.json"
+    bad.write_text(NEVER_STORABLE[fault])
+    keep_text(app, message_sid="SM" + "9" * 32, from_number=MOBILE, body="YES", now=SATURDAY)
+
+    assert run_once(app)["spooled_messages_stored"] == 2  # the files before and after it
+    assert [v.recording_sid for v in voicemails(app)] == ["RE" + "1" * 32]
+    assert not bad.exists() and (bad.parent / "set-aside" / bad.name).read_text() == NEVER_STORABLE[fault]
+    [error] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert bad.name in error.getMessage() and "set aside" in error.getMessage()
+    assert client.get("/healthz").json["spooled_messages"] == 0
+    assert run_once(app).get("spooled_messages_stored", 0) == 0  # and it is not tried again

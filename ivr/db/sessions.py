@@ -6,20 +6,26 @@ Domain functions take a session and never commit.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import Flask, current_app, g
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.db.engine import make_engine
+from ivr.db.engine import WEB, Patience, make_engine, start_deadline
+
+log = logging.getLogger(__name__)
 
 
-def init_app(app: Flask) -> None:
-    """Build the engine and the session factory once, and close each request's session after it."""
-    engine = make_engine(app.config["DATABASE_URL"])
+def init_app(app: Flask, patience: Patience = WEB) -> None:
+    """Build the engine and the session factory once. Each request's database work, closing its
+    session included, must be done within `patience.answer` of the request's start."""
+    engine = make_engine(app.config["DATABASE_URL"], patience)
     app.extensions["db.engine"] = engine
     app.extensions["db.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    app.before_request(lambda: start_deadline(patience.answer))
     app.teardown_appcontext(_close_request_session)
 
 
@@ -32,8 +38,15 @@ def request_session() -> Session:
 
 def _close_request_session(_exc: BaseException | None) -> None:
     session = g.pop("db_session", None)
-    if session is not None:
-        session.close()
+    try:
+        if session is not None:
+            session.close()
+    except SQLAlchemyError as error:
+        # The connection died after the request's last statement (or its deadline passed): the
+        # answer is already made, so the caller still gets it; the pool replaces the connection.
+        log.warning("closing a request's database session failed: %s", type(error).__name__)
+    finally:
+        start_deadline(None)
 
 
 @contextmanager

@@ -6,6 +6,8 @@ database itself (a trigger, migration 0004).
 
 from __future__ import annotations
 
+import re
+
 from flask import render_template, request
 from flask_login import current_user
 from sqlalchemy import select
@@ -17,6 +19,7 @@ from ivr.staff import bp
 from ivr.staff.security import admin_required
 
 PAGE_SIZE = 100
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")  # ASCII digits only ("²".isdigit() is true), and no more than fit
 RECORD_TYPES = ("callback", "voicemail", "text", "queue", "voicemails", "staff", "closure", "switch")
 
 
@@ -50,12 +53,12 @@ def audit_log():
             errors.append(f"There is no record type “{record_type}”; choose one from the list.")
     record_id = request.args.get("record_id", "").strip()
     if record_id:
-        if record_id.isdigit():
+        if _WHOLE_NUMBER.fullmatch(record_id):
             query = query.where(AuditEvent.record_id == int(record_id))
         else:
-            errors.append("The record number must be a whole number, e.g. 42.")
+            errors.append("The record number must be a whole number (up to 18 digits), e.g. 42.")
     before = request.args.get("before", "")
-    if before.isdigit():
+    if _WHOLE_NUMBER.fullmatch(before):
         query = query.where(AuditEvent.id < int(before))
     rows = [] if errors else list(request_session().execute(query))
     older = rows[-1][0].id if len(rows) == PAGE_SIZE else None

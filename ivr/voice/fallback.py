@@ -14,6 +14,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
 from ivr import spool
+from ivr.twilio_params import whole_number
 from ivr.voice import bp
 from ivr.voice.kit import (
     call_sid,
@@ -57,11 +58,10 @@ def sorry() -> str:
 
 def spool_message() -> bool:
     """Keep the message just recorded in the spool, to be stored when the database answers."""
-    recording_sid, duration = twilio_sid("RecordingSid"), form("RecordingDuration", 8)
-    url = form("RecordingUrl", 500)
+    recording_sid, url = twilio_sid("RecordingSid"), form("RecordingUrl", 500)
     return recording_sid is not None and spool.keep_message(
         current_app, recording_sid=recording_sid, recording_url=url if url.startswith("https://") else None,
-        duration=int(duration) if duration.isdigit() else 0, region=current_region().id,
+        duration=whole_number("RecordingDuration", 6) or 0, region=current_region().id,
         call_sid=call_sid(), from_number=caller(), now=now())
 
 

@@ -17,9 +17,8 @@ from typing import Any
 
 from flask import Response, current_app, g, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
-from werkzeug.exceptions import HTTPException
 
-from ivr import closures, current_time
+from ivr import closures, current_time, twilio_params
 from ivr.calls import caller_number
 from ivr.db.sessions import request_session
 from ivr.helpline import Helpline, Region
@@ -30,7 +29,6 @@ from ivr.twilio_auth import twilio_webhook
 from ivr.voice import bp
 
 MAX_MISSES = 3
-_SID = re.compile(r"[A-Za-z0-9]{2,64}")
 
 
 def step(rule: str):
@@ -64,18 +62,8 @@ def now() -> datetime:
     return g.now
 
 
-def form(name: str, limit: int = 64) -> str:
-    """A parameter Twilio posted, cut to `limit` characters; "" when absent or unreadable."""
-    try:
-        return request.form.get(name, "")[:limit]
-    except HTTPException:  # a body too large to read
-        return ""
-
-
-def twilio_sid(name: str) -> str | None:
-    """A Twilio identifier parameter (CallSid, RecordingSid), or None when it is missing or malformed."""
-    sid = form(name, 65)
-    return sid if _SID.fullmatch(sid) else None
+form = twilio_params.field  # a parameter Twilio posted, cut to a length; "" when absent or unreadable
+twilio_sid = twilio_params.sid  # a CallSid or RecordingSid, or None when it is missing or malformed
 
 
 def call_sid() -> str | None:
@@ -103,7 +91,7 @@ def current_region() -> Region:
 def misses() -> int:
     """How many times in a row the caller has not answered the current menu."""
     count = request.args.get("miss", "0")
-    return min(int(count), MAX_MISSES) if count.isdigit() else 0
+    return min(int(count), MAX_MISSES) if re.fullmatch(r"[0-9]{1,3}", count) else 0
 
 
 # --- menus ----------------------------------------------------------------------------------------

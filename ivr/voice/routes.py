@@ -10,6 +10,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from ivr import calls
 from ivr.db.sessions import request_session
 from ivr.phone import mask
+from ivr.twilio_params import whole_number
 from ivr.voice import booking
 from ivr.voice.kit import (
     CLOSED,
@@ -127,10 +128,9 @@ def message() -> str:
     if recording_sid is None:
         return goodbye("no_message")
     url = form("RecordingUrl", 500)
-    duration = form("RecordingDuration", 8)
     voicemail_id = calls.add_voicemail(
         request_session(), recording_sid=recording_sid, recording_url=url if url.startswith("https://") else None,
-        duration=int(duration) if duration.isdigit() else 0, region=current_region().id,
+        duration=whole_number("RecordingDuration", 6) or 0, region=current_region().id,
         call_sid=call_sid(), from_number=caller(), now=now(),
     )
     request_session().commit()
@@ -142,8 +142,7 @@ def message() -> str:
 def status() -> str:
     """Twilio's status callback: note how the call ended."""
     if sid := call_sid():
-        duration = form("CallDuration", 8)
         calls.record_call_end(request_session(), sid, caller(), form("CallStatus", 16),
-                              int(duration) if duration.isdigit() else None, now())
+                              whole_number("CallDuration", 6), now())
         request_session().commit()
     return str(VoiceResponse())

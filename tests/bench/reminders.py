@@ -153,13 +153,14 @@ def _clock(url: str, double_url: str, account_sid: str, token: str, rate: float,
     until the caller has read the results."""
     sys.stderr = open(f"{folder}/clock.log", "a")  # noqa: SIM115 - the process's log until it ends
     from ivr import create_app
+    from ivr.db.engine import CLOCK
     from scheduler import Clock
 
     app = create_app({"DATABASE_URL": url, "TWILIO_ACCOUNT_SID": account_sid, "TWILIO_AUTH_TOKEN": token,
                       "TWILIO_PHONE_NUMBER": "+441642000000", "TWILIO_API_BASE_URL": double_url,
                       "PUBLIC_URL": "https://rj-helpline.example.org", "SMS_RATE_PER_SECOND": rate,
                       "SPOOL_DIR": f"{folder}/spool", "LOG_FORMAT": "json", "LOG_LEVEL": "INFO",
-                      "CLOCK": lambda: NOW})
+                      "CLOCK": lambda: NOW}, patience=CLOCK)  # as `python -m scheduler` makes it
     clock = Clock(app)
     if not rate:
         clock.recover_stuck_sends()

@@ -6,7 +6,7 @@
 
 Whole calls (welcome, menus, information, a booking, a voicemail) are first played in-process
 through the TwiML walker to learn the requests Twilio would send; a second process then replays
-them over HTTP against gunicorn (2 sync workers, the Procfile's settings: production app, JSON
+them over HTTP against gunicorn (2 workers, the Procfile's settings and gunicorn.conf.py: production app, JSON
 logs at INFO, an access log), each virtual call with its own CallSid and a fresh Twilio signature,
 a new connection per request as Twilio makes, 50 calls in progress at a time whose requests come
 in random order (each call's own in order).
@@ -182,7 +182,7 @@ def open_loop(port: int, steps: list, rate: float, results) -> None:
     """Requests leave at `rate` a second whatever the answers; latency counted from when each was due
     to leave (so a stall shows in every request it delays). Also how late the generator itself sent
     them. One asyncio loop sends them all: with no threads to schedule it closes each connection as
-    soon as the answer is in (gunicorn's sync worker waits for that before it takes the next request)."""
+    soon as the answer is in."""
     results.put(asyncio.run(_open_loop(port, steps, rate)))
 
 
@@ -211,7 +211,7 @@ async def _post(port: int, path: str, body: bytes, signature: str) -> None:
         writer.write(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
                      f"Content-Type: application/x-www-form-urlencoded\r\nX-Twilio-Signature: {signature}\r\n"
                      f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
-        answer = await reader.read()  # gunicorn's sync worker closes the connection after answering
+        answer = await reader.read()  # gunicorn closes the connection after answering (no keep-alive)
     finally:
         writer.close()
     status = answer.split(b" ", 2)[1] if answer.startswith(b"HTTP/") else b"?"
@@ -360,7 +360,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as scratch, fresh_database(scratch) as database_url:
         database = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
-        print(f"web benchmark: {database}, {os.cpu_count()} cores; gunicorn, 2 sync workers, the Procfile's settings "
+        print(f"web benchmark: {database}, {os.cpu_count()} cores; gunicorn, 2 workers, the Procfile's settings "
               f"(production, JSON logs at INFO, access log); whole calls replayed from a second process, new "
               f"connection per request; {args.warm_up:,} requests untimed, {args.rate:g} req/s for {args.seconds:g} s, "
               f"{args.burst_rate:g} req/s for {args.burst_seconds:g} s, then a top-up to {args.requests_per_worker:,} "
