@@ -163,6 +163,28 @@ class Voicemail(Base):
     anonymised_at: Mapped[datetime | None]
 
 
+class VoicemailEventKind(StrEnum):
+    """What a line of a voicemail's history records (who viewed or marked it is in the audit trail)."""
+
+    NOTE = "note"
+    CALLBACK_BOOKED = "callback_booked"  # an officer booked a callback from the message
+
+
+class VoicemailEvent(Base):
+    """One line of a voicemail's history: an officer's note, or the callback booked from it."""
+
+    __tablename__ = "voicemail_events"
+    __table_args__ = (_one_of("kind", VoicemailEventKind),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    voicemail_id: Mapped[int] = mapped_column(ForeignKey("voicemails.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    callback_id: Mapped[int | None] = mapped_column(ForeignKey("callbacks.id"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+
 class CallbackStatus(StrEnum):
     BOOKED = "booked"
     CONFIRMED = "confirmed"  # the caller replied YES
