@@ -28,6 +28,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    and_,
     column,
     event,
 )
@@ -136,6 +137,32 @@ class Call(Base):
     duration_seconds: Mapped[int | None]
     # A number keyed in during callback booking, kept here (never in a URL) until it is confirmed.
     keyed_number: Mapped[str | None] = mapped_column(String(32))
+
+
+class CallChoice(StrEnum):
+    """A step of a call the service's figures count (ivr.figures)."""
+
+    RJ_INFO = "rj_info"  # main menu 1: what Restorative Justice is
+    REFERRAL_INFO = "referral_info"  # main menu 2: how a referral works
+    TEAM = "team"  # chose a team to speak to (main menu 3, then the region menu)
+    CALLBACK = "callback"  # began booking a callback (main menu 4, or closed menu 2)
+    MESSAGE = "message"  # chose to leave a message (closed menu 1)
+    PUT_THROUGH = "put_through"  # rung through to a team's line
+    ANSWERED = "answered"  # ... and the team answered
+    NOT_ANSWERED = "not_answered"  # ... and nobody answered (busy, no answer, failed)
+
+
+class CallStep(Base):
+    """One choice a caller made, or what became of putting them through: what the figures count.
+    A step Twilio's retry repeats is stored twice; the figures count calls, not rows."""
+
+    __tablename__ = "call_steps"
+    __table_args__ = (_one_of("choice", CallChoice),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), index=True)
+    choice: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class VoicemailStatus(StrEnum):
@@ -254,6 +281,7 @@ class Callback(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     anonymised_at: Mapped[datetime | None]
 
+    # Every text about the callback: its reminders, and officers' replies (kind "staff").
     reminders: Mapped[list[Reminder]] = relationship(back_populates="callback", order_by="Reminder.due_at")
     events: Mapped[list[CallbackEvent]] = relationship(back_populates="callback", order_by="CallbackEvent.at")
 
@@ -326,10 +354,14 @@ ON_ITS_WAY = (ReminderStatus.PENDING, ReminderStatus.CLAIMED, ReminderStatus.SEN
 
 
 class ReminderKind(StrEnum):
-    """Which reminder a text is (templates/sms/NAME.txt holds its words)."""
+    """Which text it is: a reminder (templates/sms/NAME.txt holds its words), or one an officer wrote."""
 
     DAY_BEFORE = "day_before"
     HOUR_BEFORE = "hour_before"
+    STAFF = "staff"  # an officer's reply (ivr.staff_texts), sent by the clock like a reminder
+
+
+REMINDER_KINDS = (ReminderKind.DAY_BEFORE, ReminderKind.HOUR_BEFORE)
 
 
 class DeliveryStatus(StrEnum):
@@ -347,18 +379,20 @@ class DeliveryStatus(StrEnum):
     READ = "read"
 
 
-_on_its_way = column("status", String).in_([status.value for status in ON_ITS_WAY])
+_on_its_way = and_(column("status", String).in_([status.value for status in ON_ITS_WAY]),
+                   column("kind", String).in_([kind.value for kind in REMINDER_KINDS]))
 
 
 class Reminder(Base):
-    """A text planned for a callback; the row is its own queue entry."""
+    """A text the service sends: a reminder planned for a callback, or a reply an officer wrote
+    (kind "staff", perhaps to a number with no callback). The row is its own queue entry."""
 
     __tablename__ = "reminders"
     __table_args__ = (
         Index("ix_reminders_status_due", "status", "due_at"),
         # A STOP and a hold stop the number's texts not yet gone: by number, then status.
         Index("ix_reminders_to_number_status", "to_number", "status"),
-        # No text is ever duplicated to a number for one window, whatever booked it.
+        # No reminder is ever duplicated to a number for one window, whatever booked it.
         Index("uq_reminders_one_on_its_way", "to_number", "kind", "useful_until", unique=True,
               sqlite_where=_on_its_way, postgresql_where=_on_its_way),
         _one_of("kind", ReminderKind),
@@ -367,7 +401,8 @@ class Reminder(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    callback_id: Mapped[int] = mapped_column(ForeignKey("callbacks.id"), index=True)
+    # None only for an officer's reply to a text that matches no callback.
+    callback_id: Mapped[int | None] = mapped_column(ForeignKey("callbacks.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     to_number: Mapped[str] = mapped_column(String(32))
     due_at: Mapped[datetime]
@@ -383,8 +418,11 @@ class Reminder(Base):
     delivery_status: Mapped[str | None] = mapped_column(String(16))  # None until Twilio reports
     error_code: Mapped[int | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))  # who wrote an officer's text
+    # The key the officer's form carried: the same form sent twice is one text (the database decides).
+    request_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
-    callback: Mapped[Callback] = relationship(back_populates="reminders")
+    callback: Mapped[Callback | None] = relationship(back_populates="reminders")
 
 
 class TextCommand(StrEnum):
@@ -445,6 +483,8 @@ class StaffUser(Base):
     session_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_sign_in_at: Mapped[datetime | None]
+    # E.164: the service rings it first when this officer presses "Call now" (ivr.phone.callable_number's rule).
+    work_number: Mapped[str | None] = mapped_column(String(32))
 
 
 class SignInFailure(Base):
