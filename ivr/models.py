@@ -354,14 +354,18 @@ ON_ITS_WAY = (ReminderStatus.PENDING, ReminderStatus.CLAIMED, ReminderStatus.SEN
 
 
 class ReminderKind(StrEnum):
-    """Which text it is: a reminder (templates/sms/NAME.txt holds its words), or one an officer wrote."""
+    """Which reminder a text is (templates/sms/NAME.txt holds its words)."""
 
     DAY_BEFORE = "day_before"
     HOUR_BEFORE = "hour_before"
+
+
+class TextKind(StrEnum):
+    """What a row of the outbox is: one of the reminders, or a text an officer wrote."""
+
+    DAY_BEFORE = ReminderKind.DAY_BEFORE.value
+    HOUR_BEFORE = ReminderKind.HOUR_BEFORE.value
     STAFF = "staff"  # an officer's reply (ivr.staff_texts), sent by the clock like a reminder
-
-
-REMINDER_KINDS = (ReminderKind.DAY_BEFORE, ReminderKind.HOUR_BEFORE)
 
 
 class DeliveryStatus(StrEnum):
@@ -380,7 +384,7 @@ class DeliveryStatus(StrEnum):
 
 
 _on_its_way = and_(column("status", String).in_([status.value for status in ON_ITS_WAY]),
-                   column("kind", String).in_([kind.value for kind in REMINDER_KINDS]))
+                   column("kind", String).in_([kind.value for kind in ReminderKind]))
 
 
 class Reminder(Base):
@@ -395,7 +399,7 @@ class Reminder(Base):
         # No reminder is ever duplicated to a number for one window, whatever booked it.
         Index("uq_reminders_one_on_its_way", "to_number", "kind", "useful_until", unique=True,
               sqlite_where=_on_its_way, postgresql_where=_on_its_way),
-        _one_of("kind", ReminderKind),
+        _one_of("kind", TextKind),
         _one_of("status", ReminderStatus),
         _one_of("delivery_status", DeliveryStatus),
     )
