@@ -334,6 +334,54 @@ class CallbackEvent(Base):
     callback: Mapped[Callback] = relationship(back_populates="events")
 
 
+class CallResult(StrEnum):
+    """How a call the service placed for a callback went (ivr.outbound.RESULTS says it in words)."""
+
+    AGREED = "agreed"  # they answered and pressed 1: a good time to talk; the officer was put through
+    NOT_GOOD_TIME = "not_good_time"  # they answered and pressed 2
+    NO_ANSWER = "no_answer"  # not answered; or answered, then silence or a hang-up
+    BUSY = "busy"
+    VOICEMAIL_LEFT = "voicemail_left"  # a machine answered, and they had agreed to a voicemail
+    MACHINE = "machine"  # a machine answered; no voicemail agreed, so nothing was left
+    FAILED = "failed"  # the call could not be placed
+    OFFICER_MISSED = "officer_missed"  # the officer did not answer or did not start it: they were never rung
+
+
+_live_attempt = column("ended_at", DateTime).is_(None)
+
+
+class CallAttempt(Base):
+    """One call the service placed for a callback: the officer's phone first, then the victim's."""
+
+    __tablename__ = "call_attempts"
+    __table_args__ = (
+        # Never two calls to one victim at once, however many clicks or workers ask: one live
+        # attempt per callback, and per number.
+        Index("uq_call_attempts_live_callback", "callback_id", unique=True,
+              sqlite_where=_live_attempt, postgresql_where=_live_attempt),
+        Index("uq_call_attempts_live_number", "to_number", unique=True,
+              sqlite_where=_live_attempt, postgresql_where=_live_attempt),
+        _one_of("result", CallResult),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    callback_id: Mapped[int] = mapped_column(ForeignKey("callbacks.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))  # who placed it
+    to_number: Mapped[str] = mapped_column(String(32))  # E.164: the victim's
+    officer_number: Mapped[str] = mapped_column(String(32))  # E.164: the officer's work number
+    outside_window: Mapped[bool] = mapped_column(Boolean, default=False)  # the officer confirmed an override
+    simulated: Mapped[bool] = mapped_column(Boolean, default=False)  # no Twilio account: nothing was dialled
+    placed_at: Mapped[datetime]
+    # Twilio's CallSids, unique: a retried webhook finds the attempt it already changed.
+    officer_call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    victim_call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    victim_rung_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]  # the victim (or their machine) answered
+    result: Mapped[str | None] = mapped_column(String(16))  # CallResult; None until known
+    result_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]  # None: in progress
+
+
 # --- texts --------------------------------------------------------------------------------------
 
 
