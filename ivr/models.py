@@ -253,6 +253,8 @@ class Callback(Base):
     __tablename__ = "callbacks"
     __table_args__ = (
         Index("ix_callbacks_status_window", "status", "window_start"),
+        # One team's queue (migrations/versions/0009).
+        Index("ix_callbacks_region_status_window", "region", "status", "window_start"),
         # One booking per person and window: a second one for the same number and window, while
         # the first is open, is recognised rather than stored (and texted) again.
         Index("uq_callbacks_open_number_window", "phone_number", "window_start", unique=True,

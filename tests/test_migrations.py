@@ -528,6 +528,9 @@ def test_the_lookups_by_number_and_by_record_use_their_indexes(session):
     trail = (select(AuditEvent).where(AuditEvent.record_type == "callback", AuditEvent.record_id == 1)
              .order_by(AuditEvent.id.desc()).limit(audit.PAGE_SIZE))
     assert "ix_audit_events_record" in plan(trail)
+    team = (select(Callback).where(Callback.status.in_(["booked", "confirmed", "rearrange", "overdue"]),
+                                   Callback.region == "durham").order_by(Callback.window_start))
+    assert "ix_callbacks_region_status_window" in plan(team)  # one team's queue (0009)
 
 
 # --- the audit trail is append-only in the database ---------------------------------------------
