@@ -63,8 +63,13 @@ def closures_add(day: str, reason: str) -> None:
     """Close the office on DAY (YYYY-MM-DD)."""
     when = _day(day)
     with session_scope(current_app) as session:
-        closure_store.add_closure(session, when, reason)
-    click.echo(f"Closed on {when:%A %d %B %Y}.")
+        try:
+            closed_anyway = closure_store.close_on(session, current_app.extensions["helpline"], when, reason,
+                                                   london(current_time.now()).date())
+        except closure_store.ClosureInThePast:
+            raise click.ClickException(f"{when.isoformat()} has already passed; give today or a later date.")
+    click.echo(f"Closed on {when:%A %d %B %Y}."
+               + (f" (It was already closed then: {closed_anyway}.)" if closed_anyway else ""))
 
 
 @closures.command("remove")

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from ivr.helpline import Helpline
-from ivr.hours import OfficeHours
+from ivr.hours import OfficeHours, is_bank_holiday
 from ivr.models import CLOSED_NOW, Closure, Switch
 
 # Closures further ahead than this cannot change what a caller hears or can book today.
@@ -57,6 +57,29 @@ def add_closure(session: Session, day: date, reason: str = "") -> Closure:
     closure.reason = reason
     session.add(closure)
     return closure
+
+
+class ClosureInThePast(ValueError):
+    """A closure for a day already gone: it could change nothing."""
+
+
+def close_on(session: Session, helpline: Helpline, day: date, reason: str, today: date) -> str | None:
+    """Close the office on `day`, as an administrator asks (`today` is London's). Refuses a day
+    already past. Returns why the office would be closed then anyway (a weekend, a bank holiday),
+    so whoever asked can be told, or None."""
+    if day < today:
+        raise ClosureInThePast(f"{day.isoformat()} has already passed")
+    add_closure(session, day, reason)
+    return already_closed_because(helpline, day)
+
+
+def already_closed_because(helpline: Helpline, day: date) -> str | None:
+    """Why the office is closed on `day` without any closure, in words for staff; None on a working day."""
+    if is_bank_holiday(day):
+        return "it is a bank holiday in England"
+    if not helpline.office_hours().is_working_day(day):
+        return f"the office does not open on {day:%A}s"
+    return None
 
 
 def remove_closure(session: Session, day: date) -> bool:

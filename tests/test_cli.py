@@ -18,7 +18,8 @@ def test_closures_add_list_remove(runner, app, session):
     assert "No closures ahead" in runner.invoke(args=["closures", "list"]).output
 
 
-def test_a_closure_closes_the_office_the_app_consults(runner, app, session):
+def test_a_closure_closes_the_office_the_app_consults(runner, app, session, clock):
+    clock.moment = utc(2026, 11, 30, 10)
     runner.invoke(args=["closures", "add", "2026-12-01"])
     hours = closures.office_hours(session, app.extensions["helpline"], now=utc(2026, 12, 1, 11))
     assert not hours.is_open(utc(2026, 12, 1, 11))

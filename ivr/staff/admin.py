@@ -50,10 +50,18 @@ def add_closure():
     form = ClosureForm()
     if not form.validate_on_submit():
         return _closures_page(form, 400)
-    closure_store.add_closure(request_session(), form.day.data, form.reason.data or "")
-    audit("create", "closure", detail=form.day.data.isoformat())
+    day, today = form.day.data, london(current_time.now()).date()
+    try:
+        closed_anyway = closure_store.close_on(request_session(), current_app.extensions["helpline"], day,
+                                               form.reason.data or "", today)
+    except closure_store.ClosureInThePast:
+        form.day.errors.append(f"That date has passed. Give today ({today.isoformat()}) or a later date.")
+        return _closures_page(form, 400)
+    audit("create", "closure", detail=day.isoformat())
     request_session().commit()
-    flash(f"The office is closed on {form.day.data:%A} {form.day.data.day} {form.day.data:%B %Y}.", "success")
+    flash(f"The office is closed on {day:%A} {day.day} {day:%B %Y}."
+          + (f" It was already closed that day ({closed_anyway}), so callers hear nothing different; the closure "
+             f"is kept in case that changes." if closed_anyway else ""), "success")
     return redirect(url_for("staff.closures"), 303)
 
 
