@@ -57,6 +57,13 @@ def quiet_hours_began(moment: datetime) -> datetime:
     return london_time(evening, QUIET_STARTS)
 
 
+def quiet_hours_end(moment: datetime) -> datetime:
+    """The 08:00 (London) at which the quiet hours containing `moment` end."""
+    local = london(moment)
+    morning = local.date() if local.time() < QUIET_ENDS else local.date() + timedelta(days=1)
+    return london_time(morning, QUIET_ENDS)
+
+
 @dataclass(frozen=True)
 class OfficeHours:
     """Opening hours with the administrators' closures and the emergency "closed now" switch."""

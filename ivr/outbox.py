@@ -17,10 +17,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Row, bindparam, case, exists, select, update
+from sqlalchemy import Row, and_, bindparam, case, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from ivr.models import (
+    OPEN_CALLBACK_STATUSES,
     Callback,
     CallbackEvent,
     DeliveryStatus,
@@ -29,6 +30,8 @@ from ivr.models import (
     Reminder,
     ReminderKind,
     ReminderStatus,
+    TextKind,
+    TextsHeld,
 )
 from ivr.reminders import TEXTABLE_CALLBACK_STATUSES, opt_out
 
@@ -56,14 +59,26 @@ INSTEAD_OF_SENDING = {Held.OPTED_OUT: ReminderStatus.CANCELLED, Held.HELD: Remin
 
 
 def why_held():
-    """SQL for why the reminder in the row may not be sent, or NULL when it may. A statement built
-    with it takes `held_at(now)` among its parameters."""
+    """SQL for why the text in the row may not be sent, or NULL when it may. A statement built
+    with it takes `held_at(now)` among its parameters.
+
+    An officer's text (kind "staff") answers the victim, so a reply waiting to be read does not
+    hold it, and it is about no particular window; "not safe to talk", a STOP and a closed
+    callback stop it as they stop the reminders.
+    """
     reminder, callback = Reminder.__table__.c, Callback.__table__.c
+    officers = reminder.kind == TextKind.STAFF.value
     stopped = exists().where(OptOut.__table__.c.phone_number == reminder.to_number)
-    held = exists().where(callback.id == reminder.callback_id, callback.texts_held.is_not(None))
-    # Still waiting for our call, in the window the text speaks of (a reschedule moves the window).
-    expected = exists().where(callback.id == reminder.callback_id, callback.status.in_(TEXTABLE_CALLBACK_STATUSES),
-                              callback.window_start == reminder.useful_until)
+    held = exists().where(callback.id == reminder.callback_id, or_(
+        and_(~officers, callback.texts_held.is_not(None)), callback.texts_held == TextsHeld.NOT_SAFE.value))
+    # Still waiting for our call, in the window the text speaks of (a reschedule moves the window);
+    # an officer's text: the callback is still open, or there is none (a reply to a stray text).
+    expected = or_(
+        and_(~officers, exists().where(callback.id == reminder.callback_id,
+                                       callback.status.in_(TEXTABLE_CALLBACK_STATUSES),
+                                       callback.window_start == reminder.useful_until)),
+        and_(officers, or_(reminder.callback_id.is_(None), exists().where(
+            callback.id == reminder.callback_id, callback.status.in_(OPEN_CALLBACK_STATUSES)))))
     too_late = reminder.useful_until < bindparam("useful_after", type_=reminder.useful_until.type)
     return case((stopped, Held.OPTED_OUT.value), (held, Held.HELD.value), (~expected, Held.NOT_EXPECTED.value),
                 (too_late, Held.TOO_LATE.value), else_=None)
@@ -234,16 +249,20 @@ def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
 
 _STAFF_NOTES = {
     ReminderStatus.UNKNOWN: (EventKind.TEXT_UNKNOWN,
-                             "It is not known whether the {kind} reminder text was sent (error {code}); "
+                             "It is not known whether the {kind} text was sent (error {code}); "
                              "it will not be resent automatically."),
-    ReminderStatus.FAILED: (EventKind.TEXT_FAILED, "The {kind} reminder text could not be delivered (error {code})."),
+    ReminderStatus.FAILED: (EventKind.TEXT_FAILED, "The {kind} text could not be delivered (error {code})."),
 }
 
 
 def _tell_staff(session: Session, reminder: Reminder, now: datetime) -> None:
-    """Put a failed or doubtful text on the callback's history, where staff look."""
+    """Put a failed or doubtful text on the callback's history, where staff look (an officer's
+    reply to a stray text has no callback: its conversation shows how it went)."""
+    if reminder.callback_id is None:
+        return
     event_kind, note = _STAFF_NOTES[ReminderStatus(reminder.status)]
-    detail = note.format(kind=ReminderKind(reminder.kind).replace("_", "-"), code=reminder.error_code or "none")
+    what = "officer's" if reminder.kind == TextKind.STAFF else ReminderKind(reminder.kind).replace("_", "-") + " reminder"
+    detail = note.format(kind=what, code=reminder.error_code or "none")
     session.add(CallbackEvent(callback_id=reminder.callback_id, at=now, kind=event_kind, detail=detail))
 
 

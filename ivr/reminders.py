@@ -21,7 +21,7 @@ from functools import cache
 from typing import NamedTuple
 
 import jinja2
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from ivr.config import PROJECT_DIR
@@ -35,6 +35,7 @@ from ivr.models import (
     OptOut,
     Reminder,
     ReminderStatus,
+    TextKind,
     TextsHeld,
 )
 from ivr.models import ReminderKind as Kind
@@ -151,8 +152,13 @@ def plan_reminders(session: Session, callback: Callback, now: datetime) -> list[
 
 def cancel_reminders(session: Session, callback: Callback, now: datetime) -> int:
     """Cancel a callback's reminders that have not gone yet, claimed ones included (the clock then
-    finds them gone); return how many."""
-    return _cancel_not_yet_gone(session, Reminder.callback_id == callback.id, now)
+    finds them gone); return how many. An officer's text is not a reminder: the clock judges it
+    when it falls due (ivr.outbox.why_held)."""
+    return _cancel_not_yet_gone(session, _reminders_of(callback), now)
+
+
+def _reminders_of(callback: Callback):
+    return and_(Reminder.callback_id == callback.id, Reminder.kind != TextKind.STAFF)
 
 
 def _cancel_not_yet_gone(session: Session, condition, now: datetime) -> int:
@@ -189,7 +195,7 @@ def hold_texts(session: Session, callback: Callback, reason: TextsHeld, now: dat
                               staff_id=staff_id))
     session.flush()
     session.execute(
-        update(Reminder).where(Reminder.callback_id == callback.id,
+        update(Reminder).where(_reminders_of(callback),
                                Reminder.status.in_((ReminderStatus.PENDING, ReminderStatus.CLAIMED)))
         .values(status=ReminderStatus.HELD, updated_at=now),
         execution_options={"synchronize_session": "fetch"},

@@ -15,7 +15,7 @@ from ivr.callbacks import ATTEMPT_OUTCOMES, CallbackRefused, Slot
 from ivr.db.sessions import request_session
 from ivr.models import OPEN_CALLBACK_STATUSES, Callback, InboundText, NumberSource, StaffUser, TextsHeld
 from ivr.phone import callable_number, is_mobile
-from ivr.staff import bp
+from ivr.staff import bp, texts
 from ivr.staff.audit import audit, events_for
 from ivr.staff.display import day_name, window_label
 from ivr.staff.forms import (
@@ -96,7 +96,7 @@ def _chosen_slot(form: RescheduleForm, now: datetime) -> Slot | None:
     return None
 
 
-def _render(callback: Callback, status: int = 200, **forms):
+def _render(callback: Callback, status: int = 200, text_form: texts.StaffTextForm | None = None, **forms):
     """The callback page; showing it to an officer is a view of the record, so it is audited."""
     db, now = request_session(), current_time.now()
     forms = {"attempt_form": AttemptForm(formdata=None), "reschedule_form": RescheduleForm(formdata=None),
@@ -117,7 +117,10 @@ def _render(callback: Callback, status: int = 200, **forms):
                            held=held, no_texts=no_texts_because(callback, opted_out), opted_out=opted_out,
                            number_source=NUMBER_SOURCES.get(callback.number_source, callback.number_source),
                            outcomes=ATTEMPT_OUTCOMES, is_open=callback.status in OPEN_CALLBACK_STATUSES,
-                           audit_rows=events_for("callback", callback.id), **forms), status
+                           audit_rows=events_for("callback", callback.id),
+                           text_panel=texts.text_panel(callback=callback, number=callback.phone_number, form=text_form,
+                                                       action=url_for("staff.text_back", callback_id=callback.id)),
+                           **forms), status
 
 
 @bp.get("/callbacks/<int:callback_id>")
@@ -144,6 +147,17 @@ def _act(callback_id: int, form, form_name: str, change, done: str):
                 return redirect(url_for("staff.callback_page", callback_id=callback.id), 303)
     request_session().rollback()
     return _render(callback, 400, **{form_name: form})
+
+
+@bp.post("/callbacks/<int:callback_id>/texts")
+def text_back(callback_id: int):
+    """Text the victim: an approved reply or the officer's own words, sent by the clock."""
+    callback = _callback_or_404(callback_id)
+    form = texts.StaffTextForm()
+    if texts.send_text(form, number=callback.phone_number, callback=callback, record_type="callback",
+                       record_id=callback.id):
+        return redirect(url_for("staff.callback_page", callback_id=callback.id, _anchor="conversation-heading"), 303)
+    return _render(callback, 400, text_form=form)
 
 
 @bp.post("/callbacks/<int:callback_id>/attempt")
