@@ -13,7 +13,7 @@ from typing import NamedTuple
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from ivr import reminders
+from ivr import reminders, wording
 from ivr.db.statements import insert_unless_duplicate
 from ivr.helpline import CallbackWindow, Helpline
 from ivr.hours import OfficeHours, london, london_time
@@ -157,10 +157,6 @@ def _record(session: Session, callback: Callback, now: datetime, staff_id: int |
     return event
 
 
-def describe_window(starts: datetime, ends: datetime) -> str:
-    """A window as staff read it in the history, in London time: `Mon 30 Nov 09:00–12:00`."""
-    local_start, local_end = london(starts), london(ends)
-    return f"{local_start:%a} {local_start.day} {local_start:%b %H:%M}–{local_end:%H:%M}"
 
 
 def record_attempt(session: Session, callback: Callback, outcome: str, *, now: datetime, staff_id: int,
@@ -203,11 +199,12 @@ def reschedule(session: Session, callback: Callback, new_slot: Slot, *, now: dat
             Callback.phone_number == callback.phone_number, Callback.window_start == new_slot.starts,
             Callback.status.in_(OPEN_CALLBACK_STATUSES))):
         raise CallbackRefused("This number already has a callback booked at that time.")
-    old = describe_window(callback.window_start, callback.window_end)
+    today = london(now).date()
+    old = wording.window(callback.window_start, callback.window_end, today)
     callback.window_start, callback.window_end = new_slot.starts, new_slot.ends
     callback.status = CallbackStatus.BOOKED
     _record(session, callback, now, staff_id, EventKind.RESCHEDULED,
-            detail=f"from {old} to {describe_window(new_slot.starts, new_slot.ends)}")
+            detail=f"from {old} to {wording.window(new_slot.starts, new_slot.ends, today)}")
     if callback.texts_held:
         reminders.resume_texts(session, callback, now, staff_id, detail="Rescheduled by an officer: texts may go.")
     else:

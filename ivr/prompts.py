@@ -1,7 +1,8 @@
 """The words the phone line speaks and listens for, read once from templates/voice/prompts.toml.
 
 Each prompt is a Jinja template compiled when the file is loaded; rendering one gives the
-sentences to say, whitespace tidied. Filters turn values into speech (dates, times, digits).
+sentences to say, whitespace tidied. Filters turn values into speech (dates, times, digits and
+numbers), in the words ivr.wording gives every reader of the service.
 """
 
 from __future__ import annotations
@@ -9,39 +10,16 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, StrictUndefined, Template
 
+from ivr import wording
 from ivr.config import PROJECT_DIR
 
 PROMPTS_FILE = PROJECT_DIR / "templates" / "voice" / "prompts.toml"
-
-
-def spoken_day(day: date) -> str:
-    """`Monday 30 November`."""
-    return f"{day:%A} {day.day} {day:%B}"
-
-
-def spoken_weekday(day: date) -> str:
-    return f"{day:%A}"
-
-
-def spoken_time(moment: time) -> str:
-    """`9am`, `12 noon`, `5pm`, `9:30am`."""
-    if moment == time(12):
-        return "12 noon"
-    hour = moment.hour % 12 or 12
-    minutes = f":{moment.minute:02d}" if moment.minute else ""
-    return f"{hour}{minutes}{'am' if moment.hour < 12 else 'pm'}"
-
-
-def spoken_digits(number: str) -> str:
-    """`0 7 9 1 1`: each digit said on its own."""
-    return " ".join(character for character in number if character.isdigit())
 
 
 _BETWEEN_LINES = "\x1e"  # ASCII's record separator: never in a prompt's words
@@ -64,7 +42,8 @@ class Prompts:
         labels = {"regions": raw.get("regions", {}), "windows": raw.get("windows", {})}
         environment = Environment(undefined=StrictUndefined, autoescape=False)
         environment.filters.update(
-            day=spoken_day, weekday=spoken_weekday, time=spoken_time, digits=spoken_digits,
+            day=wording.spoken_date, weekday=lambda day: f"{day:%A}", time=wording.clock,
+            digits=wording.spoken_digits, number=wording.spoken_number, duration=wording.spoken_duration,
             window=lambda window_id: labels["windows"].get(window_id, window_id),
             region=lambda region: labels["regions"].get(region.id, region.spoken_name),
         )

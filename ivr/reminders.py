@@ -24,6 +24,7 @@ import jinja2
 from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from ivr import wording
 from ivr.config import PROJECT_DIR
 from ivr.hours import in_quiet_hours, london, london_time, quiet_hours_began
 from ivr.models import (
@@ -49,9 +50,6 @@ TEXTABLE_CALLBACK_STATUSES = (CallbackStatus.BOOKED, CallbackStatus.CONFIRMED)
 
 # --- the words ----------------------------------------------------------------------------------
 
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
 
 @cache
 def _templates() -> jinja2.Environment:
@@ -62,24 +60,6 @@ def _templates() -> jinja2.Environment:
 def render_text(name: str, **values: str) -> str:
     """The words of text `name` (templates/sms/NAME.txt) filled in, on one line."""
     return " ".join(_templates().get_template(f"{name}.txt").render(**values).split())
-
-
-def clock_face(moment: datetime) -> str:
-    """A London time the way people write it: 9am, 9.30am, 12 noon, 5pm."""
-    local = london(moment)
-    if (local.hour, local.minute) == (12, 0):
-        return "12 noon"
-    if (local.hour, local.minute) == (0, 0):
-        return "12 midnight"
-    hour = local.hour % 12 or 12
-    minutes = f".{local.minute:02d}" if local.minute else ""
-    return f"{hour}{minutes}{'am' if local.hour < 12 else 'pm'}"
-
-
-def when_text(starts: datetime, ends: datetime) -> str:
-    """A callback window in London time, e.g. "Mon 30 Nov, 9am-12 noon"."""
-    local = london(starts)
-    return f"{_DAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]}, {clock_face(starts)}-{clock_face(ends)}"
 
 
 # --- planning -----------------------------------------------------------------------------------
@@ -135,7 +115,7 @@ def plan_reminders(session: Session, callback: Callback, now: datetime) -> list[
     if not callback.texts_ok or callback.texts_held or callback.status not in TEXTABLE_CALLBACK_STATUSES \
             or is_opted_out(session, callback.phone_number):
         return []
-    words = when_text(callback.window_start, callback.window_end)
+    words = wording.text_window(callback.window_start, callback.window_end)
     already = set(session.scalars(_ALREADY_GONE_OR_GOING, {"number": callback.phone_number,
                                                             "window_start": callback.window_start}))
     planned = [PlannedText(kind, due, render_text(kind, when=words))

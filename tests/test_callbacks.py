@@ -89,7 +89,7 @@ def test_reschedule_moves_the_window_replans_reminders_and_clears_a_rearrange(se
         (ReminderStatus.PENDING, "hour_before", utc(2026, 12, 2, 11)),  # an hour before noon
     ]
     assert all("Wed 2 Dec, 12 noon-5pm" in r.body for r in callback.reminders if r.status == ReminderStatus.PENDING)
-    assert callback.events[-1].detail == "from Mon 30 Nov 09:00–12:00 to Wed 2 Dec 12:00–17:00"
+    assert callback.events[-1].detail == "from Mon 30 Nov, 9am–12 noon to Wed 2 Dec, 12 noon–5pm"
 
 
 def test_a_window_in_the_past_cannot_be_chosen(session, booked, helpline):

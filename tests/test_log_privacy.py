@@ -109,9 +109,9 @@ def test_a_week_of_calls_texts_and_staff_work_logs_nothing_personal(app, simulat
                                                                    staff_login, double, session, clock):
     # Saturday: two callers book from their own mobiles; a third leaves a message.
     booking = phone.ring(CALLER, at=SATURDAY).press("4").press("1").press("1").press("1").press("1").press("1")
-    assert "We'll call the number ending 4 5 6." in booking.heard
+    assert "We'll call the number ending four five six." in booking.heard
     keyed = phone.ring(KEYED, at=SATURDAY).press("4").press("1").press("2").press("1").press("2").press("1")
-    assert "We'll call the number ending 3 2 1." in keyed.heard
+    assert "We'll call the number ending three two one." in keyed.heard
     message = phone.ring(MESSAGE_LEFT_FROM, at=SATURDAY).press("3").press("1").press("1").record(30)
     assert "We've got your message." in message.heard
     recording = message.recorded[0]

@@ -5,7 +5,7 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from ivr import reminders
+from ivr import reminders, wording
 from ivr.hours import london, london_time
 from ivr.models import OptOut, Reminder, ReminderStatus
 from tests.conftest import MOBILE, book, utc
@@ -121,12 +121,12 @@ FORBIDDEN = re.compile(r"crime|victim|offend|justice|police|abuse|restorative|vc
 
 
 @pytest.mark.parametrize("moment, face", [
-    (utc(2026, 11, 30, 9), "9am"), (utc(2026, 11, 30, 9, 30), "9.30am"), (utc(2026, 11, 30, 12), "12 noon"),
-    (utc(2026, 11, 30, 17), "5pm"), (utc(2026, 11, 30, 12, 15), "12.15pm"), (utc(2026, 11, 30, 0), "12 midnight"),
+    (utc(2026, 11, 30, 9), "9am"), (utc(2026, 11, 30, 9, 30), "9:30am"), (utc(2026, 11, 30, 12), "12 noon"),
+    (utc(2026, 11, 30, 17), "5pm"), (utc(2026, 11, 30, 12, 15), "12:15pm"), (utc(2026, 11, 30, 0), "12 midnight"),
     (utc(2026, 6, 30, 8), "9am"),  # British Summer Time
 ])
 def test_times_read_the_way_people_write_them(moment, face):
-    assert reminders.clock_face(moment) == face
+    assert wording.text_window(moment, moment).endswith(f", {face}-{face}")
 
 
 def every_text():
@@ -135,7 +135,7 @@ def every_text():
     for day in (date(2026, 11, 30), date(2026, 9, 23), date(2026, 12, 31), date(2027, 1, 1)):
         for starts, ends in ((time(9), time(12)), (time(12), time(17)), (time(9, 30), time(12, 30))):
             for kind in reminders.Kind:
-                texts.append(reminders.render_text(kind, when=reminders.when_text(*window(day, starts, ends))))
+                texts.append(reminders.render_text(kind, when=wording.text_window(*window(day, starts, ends))))
     return texts + [reminders.render_text(name) for name in ("reply_yes", "reply_change", "reply_help")]
 
 

@@ -60,8 +60,8 @@ def test_closed_now_until_a_london_time_from_the_closures_page(thursday_morning,
                           page="/staff/admin/closures")
     assert response.status_code == 303
     page = client.get("/staff/admin/closures").get_data(as_text=True)
-    assert "It ends by itself on Thu 3 Dec 2026, 2pm." in page
-    assert "Callers hear that we open again on Thu 3 Dec 2026, 2pm." in page
+    assert "It ends by itself on Thu 3 Dec, 2pm." in page
+    assert "Callers hear that we open again on Thu 3 Dec, 2pm." in page
     hours = closures.office_hours(session, app.extensions["helpline"], current_time.now())
     assert hours.closed_now_until == utc(2026, 12, 3, 14)
     assert "closed now on until 2026-12-03T14:00:00+00:00" in client.get("/staff/admin/audit").get_data(as_text=True)
@@ -89,8 +89,8 @@ def test_every_staff_page_says_when_closed_now_is_on(app, client, staff_login, s
     body = client.get(path).get_data(as_text=True)
     banner = body[body.index(BANNER):body.index("</section>", body.index(BANNER))]
     assert "Closed now is on:" in banner and "every caller hears the closed menu" in banner
-    assert "It ends by itself on Thu 3 Dec 2026, 6pm." in banner
-    assert "Callers hear that we open again on Fri 4 Dec 2026, 9am." in banner
+    assert "It ends by itself on Thu 3 Dec, 6pm." in banner
+    assert "Callers hear that we open again on Fri 4 Dec, 9am." in banner
 
 
 def test_the_banner_without_a_reopening_time_promises_none(client, staff_login, session, thursday_morning):

@@ -1,5 +1,6 @@
 """One callback's page: what an officer sees, and every action through the page's own forms."""
 
+import html
 from datetime import date
 
 import pytest
@@ -42,6 +43,30 @@ def test_the_page_shows_number_window_consents_texts_replies_and_history(client,
     assert "Day before: sent, delivered, simulated (not really sent)" in page
     assert "Yes that is fine" in page
     assert "Booked" in page and "by the caller on the phone line" in page
+
+
+def test_the_page_says_what_happened_in_words_and_shows_the_words_of_each_text(client, officer, make_callback,
+                                                                            session, twilio):
+    callback_id = make_callback(day=date(2026, 12, 1))
+    twilio.post("/sms/incoming", {"MessageSid": "SM" + "1" * 32, "From": MOBILE, "Body": "Yes"})
+    twilio.post("/sms/incoming", {"MessageSid": "SM" + "2" * 32, "From": MOBILE, "Body": "Can you ring after 3"})
+    officer.post(f"/staff/callbacks/{callback_id}/reschedule", {"day": "2026-12-02", "window": "afternoon"},
+                 page=f"/staff/callbacks/{callback_id}")
+    page = html.unescape(page_of(client, callback_id))
+    # The words each reminder carries (stored when it was planned, and sent as they are).
+    reminder = ("Reminder: we'll call you on Wed 2 Dec, 12 noon-5pm. Reply YES to confirm, CHANGE to rearrange, "
+                "or STOP for no more texts.")
+    assert reminder in page
+    assert "Reminder: we'll call you on Tue 1 Dec, 9am-12 noon." in page  # the cancelled ones too
+    # Their replies, what we took them to mean, and what we texted back.
+    assert "YES: confirms the call" in page and "Thank you, that's confirmed. We'll call you as arranged." in page
+    assert "Can you ring after 3" in page and "Not a reply word: please read it" in page
+    assert "Nothing (no automatic answer)" in page
+    # The history in words, times as the helpline says them.
+    assert "Replied by text" in page and "Rescheduled" in page
+    assert "from Tue 1 Dec, 9am–12 noon to Wed 2 Dec, 12 noon–5pm" in page
+    for label in ("Text_reply", "Texts_held", "OTHER", "09:00", "12:00", "Dec 2026", "Nov 2026"):
+        assert label not in page.split("<main", 1)[1].split("Who has seen or changed this record")[0], label
 
 
 def test_recording_spoke_adds_an_attempt_and_an_audit_row(client, officer, make_callback, session):
@@ -109,7 +134,7 @@ def test_texts_held_for_a_reply_say_so_and_go_once_the_reply_is_read(client, sta
     assert staff_login.post(f"/staff/callbacks/{callback_id}/replies-read", page=f"/staff/callbacks/{callback_id}"
                             ).status_code == 303
     page = page_of(client, callback_id)
-    assert "Will not be sent" not in page and "Day before: pending" in page
+    assert "Will not be sent" not in page and "Day before: to go" in page
 
 
 @pytest.mark.parametrize("data, message", [
@@ -252,7 +277,7 @@ def test_not_safe_to_talk_holds_every_text_until_an_officer_lets_them_go(client,
 
 def test_an_officer_who_spoke_to_them_can_turn_texts_on_for_a_keyed_in_number(client, officer, phone, session, clock):
     call = phone.ring(None, at=FRIDAY).press("4").press("3").press("1").press("07911123456#").press("1").press("1")
-    assert "We'll call you on Tuesday 1 December" in call.heard and "so we won't text that number" in call.heard
+    assert "We'll call you on Tuesday the 1st of December" in call.heard and "so we won't text that number" in call.heard
     clock.moment = MONDAY_8AM  # the officer picks it up on Monday morning
     [callback] = session.scalars(select(Callback)).all()
     page = f"/staff/callbacks/{callback.id}"

@@ -14,9 +14,9 @@ def test_a_scripted_call_books_a_callback_out_of_hours_from_a_withheld_number(ru
     lines = result.output.splitlines()
     assert "caller: presses 4" in lines
     assert "  VCAS: If you are in danger now, please hang up and call 9 9 9." in lines
-    assert "For Monday 30 November, press 1." in result.output  # Saturday: Monday is the first day
-    assert "You keyed 0 7 9 1 1 1 2 3 4 5 6." in result.output
-    assert "We'll call you on Monday 30 November, in the morning" in result.output
+    assert "For Monday the 30th of November, press 1." in result.output  # Saturday: Monday is the first day
+    assert "You keyed oh seven nine one one, one two three, four five six." in result.output
+    assert "We'll call you on Monday the 30th of November, in the morning" in result.output
     assert "so we won't text that number" in result.output  # keyed in: not the line they called from
     assert lines[-1] == "  (the line hangs up)"
     [callback] = session.scalars(select(Callback))

@@ -39,6 +39,39 @@ def test_the_welcome_gives_the_safety_line_once_then_the_main_menu(phone):
 
 
 @pytest.mark.parametrize(
+    ("at", "closed_days", "told"),
+    [
+        (SATURDAY, [], "Our office is closed just now. We open again on Monday at 9am."),
+        (at_london(2026, 11, 30, 18, 0), [], "Our office is closed just now. We open again tomorrow at 9am."),
+        (at_london(2026, 12, 18, 18, 0), [date(2026, 12, d) for d in (21, 22, 23, 24)],
+         "Our office is closed just now. We open again on Tuesday the 29th of December at 9am."),
+    ],
+)
+def test_out_of_hours_the_welcome_says_when_the_office_opens_before_the_main_menu(phone, session, at, closed_days,
+                                                                                  told):
+    for day in closed_days:
+        closures.add_closure(session, day)
+    session.commit()
+    call = phone.ring(at=at)
+    assert call.heard.index("call 9 9 9") < call.heard.index(told) < call.heard.index(MAIN_MENU)
+    assert call.heard.endswith(MAIN_MENU + " To hear this again, press 9.")  # the same keys as ever
+    call.press("9")  # said once: the main menu repeats without it
+    assert "closed" not in call.heard and MAIN_MENU in call.heard
+
+
+def test_in_office_hours_the_welcome_leads_straight_to_the_main_menu(phone):
+    heard = phone.ring(at=MONDAY_MORNING).heard
+    assert "closed" not in heard and "open again" not in heard and MAIN_MENU in heard
+
+
+def test_with_closed_now_on_the_welcome_says_so_but_promises_no_time(phone, session):
+    closures.set_closed_now(session, True, by="test", now=MONDAY_MORNING)
+    session.commit()
+    heard = phone.ring(at=MONDAY_MORNING).heard
+    assert "Our office is closed just now." in heard and "open again" not in heard and MAIN_MENU in heard
+
+
+@pytest.mark.parametrize(
     ("sent_from", "kept"),
     [(MOBILE, MOBILE), (LANDLINE, LANDLINE), ("anonymous", None), ("+266696687", None), ("", None),
      ("+33612345678", "+33612345678")],
@@ -209,7 +242,7 @@ def test_the_closed_menu_and_region_menu_repeat_on_9(phone):
         (at_london(2026, 12, 24, 18, 0), [], "We open again on Tuesday at 9am."),  # Christmas, Boxing Day observed
         (at_london(2026, 4, 3, 11, 0), [], "We open again on Tuesday at 9am."),  # Good Friday, Easter Monday
         (at_london(2026, 12, 18, 18, 0), [date(2026, 12, d) for d in (21, 22, 23, 24)],
-         "We open again on Tuesday 29 December at 9am."),  # more than six days away: the date too
+         "We open again on Tuesday the 29th of December at 9am."),  # more than six days away: the date too
         (at_london(2026, 12, 1, 11, 0), [date(2026, 12, 1)], "We open again tomorrow at 9am."),
     ],
 )
@@ -238,7 +271,7 @@ def test_the_emergency_switch_sends_every_caller_to_the_closed_menu_and_promises
         (at_london(2026, 11, 30, 14, 30), "We open again today at 2:30pm."),
         (at_london(2026, 11, 30, 18, 0), "We open again tomorrow at 9am."),  # after hours: the next opening
         (at_london(2026, 12, 2, 17, 30), "We open again on Thursday at 9am."),
-        (at_london(2026, 12, 4, 17, 30), "We open again on Monday 7 December at 9am."),  # a week away: the date
+        (at_london(2026, 12, 4, 17, 30), "We open again on Monday the 7th of December at 9am."),  # a week away: the date
     ],
 )
 def test_the_emergency_switch_with_a_reopening_time_tells_callers_when(phone, session, until, we_open):
@@ -276,9 +309,10 @@ def test_a_message_is_kept_as_a_new_voicemail_for_the_chosen_team(phone, session
         assert "We've got your message." in call.heard and call.ended
 
 
-def test_a_message_is_bounded_in_length_and_ended_by_hash(phone):
+def test_a_message_is_bounded_in_length_and_ended_by_hash_and_the_caller_is_told_the_limit(phone):
     call = phone.ring(at=SATURDAY).press("3").press("3").press("1")
     assert call.waiting.get("maxLength") == "180" and call.waiting.get("finishOnKey") == "#"
+    assert "You can speak for up to 3 minutes." in call.heard
     assert call.transcript[-1] == "(beep)"
 
 

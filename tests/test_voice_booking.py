@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from ivr import closures
+from ivr import closures, wording
 from ivr.models import Call, Callback
 from tests.conftest import LANDLINE, MOBILE, MONDAY_MORNING, SATURDAY, at_london, utc
 
@@ -22,21 +22,21 @@ def stored(session, model) -> list:
 
 def test_a_mobile_caller_books_a_callback_and_is_asked_about_texts(phone, session):
     call = phone.ring(MOBILE, at=SATURDAY).press("4")
-    assert ("Which day would you like us to call you? For Monday 30 November, press 1. "
-            "For Tuesday 1 December, press 2. For Wednesday 2 December, press 3. "
-            "For Thursday 3 December, press 4. For Friday 4 December, press 5.") in call.heard
+    assert ("Which day would you like us to call you? For Monday the 30th of November, press 1. "
+            "For Tuesday the 1st of December, press 2. For Wednesday the 2nd of December, press 3. "
+            "For Thursday the 3rd of December, press 4. For Friday the 4th of December, press 5.") in call.heard
     call.press("2")
     assert "For the morning, between 9am and 12 noon, press 1." in call.heard
     assert "For the afternoon, between 12 noon and 5pm, press 2." in call.heard
     call.press("2")
-    assert "We'll call the number ending 4 5 6. To use that number, press 1." in call.heard
+    assert "We'll call the number ending four five six. To use that number, press 1." in call.heard
     call.press("1")
     assert "may we leave a voicemail?" in call.heard
     call.press("2")
     assert "Would you like a text reminder before we call?" in call.heard
     call.press("1")
-    assert ("We'll call you on Tuesday 1 December, in the afternoon, between 12 noon and 5pm. "
-            "We'll call the number ending 4 5 6. Goodbye.") in call.heard
+    assert ("We'll call you on Tuesday the 1st of December, in the afternoon, between 12 noon and 5pm. "
+            "We'll call the number ending four five six. Goodbye.") in call.heard
     assert call.ended
     [callback] = stored(session, Callback)
     assert (callback.call_sid, callback.region, callback.phone_number) == (call.call_sid, "vcas", MOBILE)
@@ -48,7 +48,7 @@ def test_a_mobile_caller_books_a_callback_and_is_asked_about_texts(phone, sessio
 def test_a_landline_caller_is_not_asked_about_texts(phone, session):
     call = phone.ring(LANDLINE, at=SATURDAY).press("4").press("1").press("1").press("1").press("1")
     assert "text" not in " ".join(call.transcript)
-    assert "We'll call you on Monday 30 November, in the morning" in call.heard and call.ended
+    assert "We'll call you on Monday the 30th of November, in the morning" in call.heard and call.ended
     [callback] = stored(session, Callback)
     assert (callback.phone_number, callback.is_mobile) == (LANDLINE, False)
     assert (callback.voicemail_ok, callback.texts_ok) == (True, False)
@@ -62,13 +62,13 @@ def test_a_withheld_caller_keys_a_number_in_and_a_wrong_one_is_asked_for_again(p
     assert "Please key in the number" in call.heard
     assert [c.keyed_number for c in stored(session, Call)] == [None]  # never stored
     call.press("01642123456#")
-    assert "You keyed 0 1 6 4 2 1 2 3 4 5 6. If that's right, press 1. To key it again, press 2." in call.heard
+    assert "You keyed oh one six four two, one two three, four five six. If that's right, press 1. To key it again, press 2." in call.heard
     call.press("2").press("07911123456#")
-    assert "You keyed 0 7 9 1 1 1 2 3 4 5 6." in call.heard
+    assert "You keyed oh seven nine one one, one two three, four five six." in call.heard
     call.press("1").press("1")
     # A keyed-in mobile may be someone else's: not offered texts, and told why, kindly.
     assert "Would you like a text reminder" not in call.heard
-    assert "We'll call the number ending 4 5 6." in call.heard
+    assert "We'll call the number ending four five six." in call.heard
     assert "We only send text reminders to the phone you're calling from, so we won't text that number." in call.heard
     [callback] = stored(session, Callback)
     assert (callback.phone_number, callback.is_mobile, callback.texts_ok) == (MOBILE, True, False)
@@ -79,7 +79,7 @@ def test_a_withheld_caller_keys_a_number_in_and_a_wrong_one_is_asked_for_again(p
 def test_a_caller_may_give_another_number_than_the_one_they_rang_from(phone, session):
     call = phone.ring(MOBILE, at=SATURDAY).press("4").press("1").press("1").press("2")
     call.press("01642123456#").press("1").press("1")
-    assert "text" not in call.heard and "ending 4 5 6" in call.heard
+    assert "text" not in call.heard and "ending four five six" in call.heard
     [callback] = stored(session, Callback)
     assert (callback.phone_number, callback.is_mobile) == (LANDLINE, False)
 
@@ -94,9 +94,9 @@ def test_no_phone_number_travels_in_a_url(phone):
 def test_the_whole_booking_can_be_spoken(phone, session):
     call = phone.ring(None, at=SATURDAY).say_words("I'd like a call back").say_words("Wednesday please")
     call.say_words("afternoon").say_words("oh seven nine one one, one two three, four five six")
-    assert "You keyed 0 7 9 1 1 1 2 3 4 5 6." in call.heard
+    assert "You keyed oh seven nine one one, one two three, four five six." in call.heard
     call.say_words("yes that's right").say_words("yes")
-    assert "We'll call you on Wednesday 2 December, in the afternoon" in call.heard
+    assert "We'll call you on Wednesday the 2nd of December, in the afternoon" in call.heard
     [callback] = stored(session, Callback)
     assert (callback.voicemail_ok, callback.texts_ok) == (True, False)
 
@@ -105,7 +105,7 @@ def test_a_retried_last_step_books_one_callback(phone, session):
     phone.ring(MOBILE, at=SATURDAY).press("4").press("1").press("1").press("1").press("1").press("1")
     first = phone.posts[-1]
     response = phone.replay_last()
-    assert response.status_code == 200 and b"ending 4 5 6" in response.data
+    assert response.status_code == 200 and b"ending four five six" in response.data
     assert phone.posts[-1] == first
     assert len(stored(session, Callback)) == 1
 
@@ -114,14 +114,14 @@ def test_a_retried_last_step_books_one_callback(phone, session):
 @pytest.mark.parametrize(
     ("at", "first_day", "windows"),
     [
-        (MONDAY_MORNING, "Monday 30 November", ("morning", "afternoon")),  # 10:00: the morning still has 2 hours
-        (at_london(2026, 11, 30, 11, 0), "Monday 30 November", ("morning", "afternoon")),
-        (at_london(2026, 11, 30, 11, 1), "Monday 30 November", ("afternoon",)),  # under an hour of it left
-        (at_london(2026, 11, 30, 16, 0), "Monday 30 November", ("afternoon",)),
-        (at_london(2026, 11, 30, 16, 1), "Tuesday 1 December", ("morning", "afternoon")),
-        # Christmas Day, then Boxing Day observed on Monday 28 December
-        (at_london(2026, 12, 24, 18, 0), "Tuesday 29 December", ("morning", "afternoon")),
-        (at_london(2026, 4, 2, 17, 0), "Tuesday 7 April", ("morning", "afternoon")),  # Good Friday, Easter Monday
+        (MONDAY_MORNING, "Monday the 30th of November", ("morning", "afternoon")),  # 10:00: the morning still has 2 hours
+        (at_london(2026, 11, 30, 11, 0), "Monday the 30th of November", ("morning", "afternoon")),
+        (at_london(2026, 11, 30, 11, 1), "Monday the 30th of November", ("afternoon",)),  # under an hour of it left
+        (at_london(2026, 11, 30, 16, 0), "Monday the 30th of November", ("afternoon",)),
+        (at_london(2026, 11, 30, 16, 1), "Tuesday the 1st of December", ("morning", "afternoon")),
+        # Christmas Day, then Boxing Day observed on Monday the 28th of December
+        (at_london(2026, 12, 24, 18, 0), "Tuesday the 29th of December", ("morning", "afternoon")),
+        (at_london(2026, 4, 2, 17, 0), "Tuesday the 7th of April", ("morning", "afternoon")),  # Good Friday, Easter Monday
     ],
 )
 def test_only_days_and_windows_still_ahead_are_offered(phone, at, first_day, windows):
@@ -136,8 +136,8 @@ def test_bank_holidays_and_closures_are_never_offered(phone, session):
     closures.add_closure(session, date(2026, 12, 30), "staff training")
     session.commit()
     call = phone.ring(at=at_london(2026, 12, 23, 18, 0)).press("4")
-    assert ("For Thursday 24 December, press 1. For Tuesday 29 December, press 2. For Thursday 31 December, "
-            "press 3. For Monday 4 January, press 4. For Tuesday 5 January, press 5.") in call.heard
+    assert ("For Thursday the 24th of December, press 1. For Tuesday the 29th of December, press 2. For Thursday the 31st of December, "
+            "press 3. For Monday the 4th of January, press 4. For Tuesday the 5th of January, press 5.") in call.heard
 
 
 def test_a_window_already_past_cannot_be_chosen(phone):
@@ -148,11 +148,11 @@ def test_a_window_already_past_cannot_be_chosen(phone):
 
 def test_a_day_that_filled_while_the_caller_listened_is_offered_again(phone, clock):
     call = phone.ring(at=at_london(2026, 11, 30, 15, 59)).press("4")
-    assert "For Monday 30 November, press 1." in call.heard
+    assert "For Monday the 30th of November, press 1." in call.heard
     clock.moment = at_london(2026, 11, 30, 16, 30)
     call.press("1")
     assert call.heard.startswith("Sorry, that day is no longer free.")
-    assert "For Tuesday 1 December, press 1." in call.heard
+    assert "For Tuesday the 1st of December, press 1." in call.heard
 
 
 @pytest.mark.parametrize(
@@ -174,19 +174,19 @@ def test_the_window_is_stored_in_utc_across_the_clocks_changing(phone, session, 
 def test_each_booking_question_is_repeated_on_request(phone, again):
     call = phone.ring(None, at=SATURDAY).press("4")
     for heard, answer in [("Which day would you like us to call you?", "1"), ("What time of day suits you?", "1"),
-                          ("Please key in the number", "07911123456#"), ("You keyed 0 7 9 1 1 1 2 3 4 5 6.", "1"),
+                          ("Please key in the number", "07911123456#"), ("You keyed oh seven nine one one, one two three, four five six.", "1"),
                           ("may we leave a voicemail?", "1")]:
         again(call)
         assert heard in call.heard and not call.heard.startswith("Sorry")
         call.press(answer)
-    assert "We'll call you on Monday 30 November" in call.heard
+    assert "We'll call you on Monday the 30th of November" in call.heard
     call = phone.ring(MOBILE, at=SATURDAY).press("4").press("2").press("1")  # their own mobile, another day
-    for heard, answer in [("We'll call the number ending 4 5 6", "1"), ("may we leave a voicemail?", "1"),
+    for heard, answer in [("We'll call the number ending four five six", "1"), ("may we leave a voicemail?", "1"),
                           ("Would you like a text reminder", "1")]:
         again(call)
         assert heard in call.heard and not call.heard.startswith("Sorry")
         call.press(answer)
-    assert "We'll call you on Tuesday 1 December" in call.heard
+    assert "We'll call you on Tuesday the 1st of December" in call.heard
 
 
 @pytest.mark.parametrize(("at", "put_through"), [(MONDAY_MORNING, True), (SATURDAY, False)])
@@ -237,9 +237,9 @@ def test_a_number_we_cannot_call_is_asked_for_again_with_the_reason(phone, sessi
     assert call.heard.endswith("Please key in the number we should call, starting with 0. Then press the hash key.")
     assert [c.keyed_number for c in stored(session, Call)] == [None]  # never held, never called
     call.press("01134960123#")
-    assert "You keyed 0 1 1 3 4 9 6 0 1 2 3. If that's right, press 1." in call.heard
+    assert "You keyed oh one one three, four nine six, oh one two three. If that's right, press 1." in call.heard
     call.press("1").press("1")
-    assert "We'll call the number ending 1 2 3." in call.heard
+    assert "We'll call the number ending one two three." in call.heard
     [callback] = stored(session, Callback)
     assert callback.phone_number == "+441134960123"
 
@@ -255,7 +255,7 @@ def test_a_number_we_cannot_call_counts_as_a_miss(phone, session):
                          ids=["landline", "03", "Jersey mobile", "Jersey landline"])
 def test_the_line_rung_from_is_offered_when_we_may_call_it(phone, from_number):
     call = phone.ring(from_number, at=SATURDAY).press("4").press("1").press("1")
-    assert f"We'll call the number ending {' '.join(from_number[-3:])}. To use that number, press 1." in call.heard
+    assert f"We'll call the number ending {wording.spoken_digits(from_number[-3:])}. To use that number, press 1." in call.heard
 
 
 @pytest.mark.parametrize("from_number", ["+445612345678", "+447012345678", "+33123456789", "+447623123456"],
@@ -271,15 +271,15 @@ def test_a_caller_on_a_line_we_cannot_call_keys_one_in(phone, session, from_numb
 
 def test_a_second_booking_for_the_same_number_and_window_is_recognised(phone, session):
     first = phone.ring(MOBILE, at=SATURDAY).press("4").press("1").press("1").press("1").press("1").press("1")
-    assert "We'll call you on Monday 30 November" in first.heard
+    assert "We'll call you on Monday the 30th of November" in first.heard
     again = phone.ring(MOBILE, at=SATURDAY).press("4").press("1").press("1").press("1").press("1").press("1")
-    assert "You already have a callback booked for Monday 30 November, in the morning" in again.heard
-    assert "We'll call the number ending 4 5 6, as arranged." in again.heard
+    assert "You already have a callback booked for Monday the 30th of November, in the morning" in again.heard
+    assert "We'll call the number ending four five six, as arranged." in again.heard
     [callback] = stored(session, Callback)
     assert len(callback.reminders) == 2  # and no text twice
     # Another window is another booking.
     later = phone.ring(MOBILE, at=SATURDAY).press("4").press("1").press("2").press("1").press("1").press("2")
-    assert "We'll call you on Monday 30 November, in the afternoon" in later.heard
+    assert "We'll call you on Monday the 30th of November, in the afternoon" in later.heard
     assert len(stored(session, Callback)) == 2
 
 

@@ -186,15 +186,24 @@ CLOSED = Menu("closed_menu", "closed", "voice.closed")
 
 
 def closed_menu(region: Region, misses: int = 0, hint: str | None = None, before: tuple[str, ...] = ()) -> str:
-    """Leave a message or arrange a callback, saying when the office next opens if it is closed
-    (nothing about it while "closed now" is on with no reopening time: nobody knows)."""
+    """Leave a message or arrange a callback, first saying the office is closed and when it next
+    opens, if it is closed."""
+    context = office_opening()
+    if not context["open"]:  # the hint first, then why this menu: "Our office is closed just now..."
+        before, hint = (*before, *((hint,) if hint else ()), "office_closed"), None
+    return ask(CLOSED, state={"region": region.id}, context=context, misses=misses, hint=hint, before=before)
+
+
+def office_opening() -> dict[str, Any]:
+    """What the "office_closed" prompt says: whether the office is open now and, if not, when it next
+    opens (nothing about it while "closed now" is on with no reopening time: nobody knows)."""
     hours, moment = office_hours(), now()
     context: dict[str, Any] = {"open": hours.is_open(moment), "opening_day": None}
     if not context["open"] and (next_opening := hours.next_opening(moment)) is not None:
         opening = london(next_opening)
         context |= {"opening_day": opening.date(), "opening_time": opening.time(),
                     "days_away": (opening.date() - london(moment).date()).days}
-    return ask(CLOSED, state={"region": region.id}, context=context, misses=misses, hint=hint, before=before)
+    return context
 
 
 def put_through(region: Region, intro: str = "putting_through") -> str:
@@ -216,7 +225,7 @@ def record_message(region: Region) -> str:
 
 def take_message(response: VoiceResponse, region: Region) -> VoiceResponse:
     """Record a message after a beep, ended by # or hanging up; silence ends the call kindly."""
-    speak(response, "leave_message")
+    speak(response, "leave_message", max_seconds=helpline().voicemail_max_seconds)
     response.record(action=url_for("voice.message", region=region.id), method="POST", play_beep=True,
                     max_length=helpline().voicemail_max_seconds, finish_on_key="#")
     return hang_up(response, "no_message")

@@ -27,6 +27,7 @@ from ivr.voice.kit import (
     misses,
     now,
     office_hours,
+    office_opening,
     put_through,
     record_message,
     retry,
@@ -42,13 +43,18 @@ REGION = Menu("region_menu", "region", "voice.region")
 
 @step("/incoming")
 def incoming() -> str:
-    """A call arrives: note it, welcome the caller once with the safety line, then the main menu."""
+    """A call arrives: note it, welcome the caller once with the safety line, say so if the office
+    is closed and when it opens (before any menu, so nobody walks two menus to learn it), then the
+    main menu."""
     sid = call_sid()
     if sid:
         calls.note_call(request_session(), sid, caller(), now())
         request_session().commit()
         log.info("call %s from %s", sid, mask(caller()))
-    return main_menu(before=("welcome",))
+    opening = office_opening()
+    if opening["open"]:
+        return main_menu(before=("welcome",))
+    return ask(MAIN, before=("welcome", "office_closed"), context=opening)
 
 
 def main_menu(misses: int = 0, hint: str | None = None, before: tuple[str, ...] = ()) -> str:
