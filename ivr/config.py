@@ -48,6 +48,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CLOCK_STUCK_AFTER_SECONDS", 300, "a text claimed this long ago by a clock process that never finished is treated as left by a crash", int),
     Setting("SPOOL_DIR", None, "where messages and texts left while the database is unreachable wait; default `instance/spool`"),
     Setting("MAX_CONTENT_LENGTH", 65536, "the largest request body read, in bytes (Twilio's largest, a long text, is under 20,000); a larger one is refused with 413", int),
+    Setting("CALLBACK_MAX_ATTEMPTS", 3, "calls through the service that ring a victim without a conversation (no answer, busy, a machine, not a good time) before the callback shows under 'Needs attention' for an officer to decide what next", int),
     Setting("RETENTION_RECORDING_DAYS", 30, "voicemail recordings are deleted (on Twilio and here) after this many days", int),
     Setting("RETENTION_CLOSED_DAYS", 90, "closed callbacks and their texts are anonymised after this many days", int),
     Setting("STAFF_IDLE_MINUTES", 30, "a staff session ends after this many minutes without a request", int),

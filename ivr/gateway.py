@@ -1,4 +1,5 @@
-"""The one object that talks to Twilio's REST API: sending texts, fetching and deleting recordings.
+"""The one object that talks to Twilio's REST API: sending texts, placing calls, fetching and
+deleting recordings.
 
 Built once in the factory and kept at `app.extensions["gateway"]`. Without credentials it is a
 `SimulatedGateway`: nothing leaves the machine, texts are recorded as simulated and logged with
@@ -13,6 +14,7 @@ in delivery reports; nothing else in the service knows them.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -61,6 +63,14 @@ class RecordingUnavailable(Exception):
 class Recording:
     content_type: str
     chunks: Iterator[bytes]
+
+
+class CallNotPlaced(Exception):
+    """Twilio did not take the call (or we cannot tell whether it did); the message says why."""
+
+
+# The call's progress Twilio reports to the status callback (initiated, ringing, answered, completed).
+CALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
 
 
 class SendFailed(Exception):
@@ -124,6 +134,21 @@ class TwilioGateway:
             failure = Failure.TEMPORARY if _never_reached_twilio(error) else Failure.AMBIGUOUS
             raise SendFailed(failure, None, type(error).__name__) from error
 
+    def place_call(self, to: str, url: str, status_callback_url: str, ring_seconds: int) -> str:
+        """Ring `to` from the helpline's number; Twilio asks `url` what to say when it is answered.
+        Return the CallSid, or raise `CallNotPlaced`."""
+        if not self.from_number:
+            raise CallNotPlaced("set TWILIO_PHONE_NUMBER: calls come from the helpline's own number")
+        try:
+            return self.client.calls.create(
+                to=to, from_=self.from_number, url=url, method="POST", timeout=ring_seconds,
+                status_callback=status_callback_url, status_callback_method="POST",
+                status_callback_event=CALL_EVENTS).sid
+        except TwilioRestException as error:
+            raise CallNotPlaced(f"Twilio answered {error.status} (code {error.code})") from error
+        except requests.RequestException as error:
+            raise CallNotPlaced(f"Twilio did not answer: {type(error).__name__}") from error
+
     def _recording_url(self, recording_sid: str, extension: str) -> str:
         return f"{self.base_url}/2010-04-01/Accounts/{self.account_sid}/Recordings/{recording_sid}.{extension}"
 
@@ -164,6 +189,12 @@ class SimulatedGateway:
         """Send nothing: log that a text would have gone (masked number, never the words)."""
         log.info("simulated text to %s (%d characters): not sent, no Twilio account", mask(to), len(body))
         return None
+
+    def place_call(self, to: str, url: str, status_callback_url: str, ring_seconds: int) -> str:
+        """Ring nobody: a made-up CallSid, for the terminal phone to play the call with
+        (`flask --app ivr call --outbound CALLBACK_ID`)."""
+        log.info("simulated call to %s: not placed, no Twilio account", mask(to))
+        return "CA" + secrets.token_hex(16)
 
     def open_recording(self, recording_sid: str) -> Recording:
         raise RecordingUnavailable("no Twilio account is configured, so recordings cannot be fetched")

@@ -9,6 +9,12 @@ Record without one posts back to that document; a Gather that hears nothing move
 verb, as do a silent Record and a Dial without an action; when a document runs out of verbs Twilio
 hangs up. A withheld number arrives as From="anonymous". Only POST is played (method="GET" is an
 error), and no status callback is posted when the call ends.
+
+A call the app places (`direction="outbound-api"`) is played the same way from the TwiML its url
+gives. A <Dial> whose <Number> has a `url` plays the called party's end too, as Twilio does
+before connecting them: `callee` is handed that leg (a Call not yet started) and acts for the
+person answering; when its TwiML runs out the two are connected, and a <Hangup> there ends it
+without connecting. Its lines join the transcript after LEG.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ WITHHELD = "anonymous"
 DIAL_STATUSES = ("completed", "no-answer", "busy", "failed", "canceled")
 DTMF_KEYS = "0123456789*#"
 CALLER = "caller: "
+LEG = "» "  # a line of the called party's end of a <Dial>
 API_VERSION = "2010-04-01"
 
 
@@ -73,6 +80,8 @@ class Call:
         start_url: str = "/voice/incoming",
         dial_outcome: str | DialOutcome = "completed",
         max_requests: int = 200,
+        direction: str = "inbound",
+        callee: Callable[[Call], None] | None = None,
     ) -> None:
         caller = from_number or WITHHELD
         self.transport, self.start_url, self.url = transport, start_url, start_url
@@ -80,8 +89,11 @@ class Call:
         self.base_params: Params = {
             "CallSid": self.call_sid, "AccountSid": self.account_sid, "From": caller, "Caller": caller,
             "To": to_number, "Called": to_number, "CallStatus": "in-progress",
-            "Direction": "inbound", "ApiVersion": API_VERSION,
+            "Direction": direction, "ApiVersion": API_VERSION,
         }
+        self.callee = callee
+        self.legs: list[Call] = []  # the called parties' ends of its <Dial>s
+        self.how_ended: str | None = None  # "hangup" (a <Hangup>), "caller", or "end" (the TwiML ran out)
         self.dial_outcome, self.max_requests, self.requests = dial_outcome, max_requests, 0
         self.transcript: list[str] = []  # what was said, "caller: " lines for what the caller did
         self.dialled: list[str] = []
@@ -100,7 +112,9 @@ class Call:
         """Ring the helpline and listen until the caller must act or the call ends."""
         if self.requests:
             raise WalkerError("this call has already started")
-        return self._carry_on((self.start_url, {"CallStatus": "ringing"}))  # as Twilio's first request
+        # As Twilio's first request: an inbound call is still ringing, a placed one has been answered.
+        first = "ringing" if self.base_params["Direction"] == "inbound" else "in-progress"
+        return self._carry_on((self.start_url, {"CallStatus": first}))
 
     def press(self, keys: str) -> Call:
         """Press keys at a Gather, e.g. "1" or "07700900123#"."""
@@ -141,14 +155,14 @@ class Call:
         if not hangs_up:
             return self._carry_on((self._action(record), params))
         self._fetch(self._action(record), params | {"CallStatus": "completed"})  # Twilio ignores the reply
-        self._end("(call ended)")
+        self._end("(call ended)", "caller")
         return self
 
     def hang_up(self) -> Call:
         """Put the phone down; an unfinished Gather or an empty Record posts nothing."""
         if not self.ended:
             self.transcript.append(CALLER + "hangs up")
-            self._end("(call ended)")
+            self._end("(call ended)", "caller")
         return self
 
     def _take(self, tag: str, what: str) -> ET.Element:
@@ -219,11 +233,11 @@ class Call:
                 if (request := self._dial(verb)) is not None:
                     return request
             elif verb.tag in ("Hangup", "Reject"):
-                self._end("(the line hangs up)" if verb.tag == "Hangup" else "(call rejected)")
+                self._end("(the line hangs up)" if verb.tag == "Hangup" else "(call rejected)", "hangup")
                 return None
             else:
                 raise WalkerError(f"{self.url} uses <{verb.tag}>, which the walker does not play")
-        self._end("(call ended)")
+        self._end("(call ended)", "end")
         return None
 
     def _play(self, verb: ET.Element) -> None:
@@ -247,6 +261,9 @@ class Call:
         if status not in DIAL_STATUSES:
             raise ValueError(f"a dial outcome is one of {DIAL_STATUSES}, not {status!r}")
         self.transcript.append(f"({status})")
+        noun = next((n for n in dial if n.tag == "Number" and n.get("url")), None)
+        if status == "completed" and noun is not None:
+            self._play_callee(dial, noun)
         if dial.get("action") is None:
             return None
         params = {"DialCallStatus": status, "DialCallDuration": "60" if status == "completed" else "0"}
@@ -254,28 +271,47 @@ class Call:
             params["DialCallSid"] = _sid("CA")
         return self._action(dial), params
 
+    def _play_callee(self, dial: ET.Element, number: ET.Element) -> None:
+        """The called party answered: play their end from the <Number>'s url, then connect or not."""
+        if self.callee is None:
+            raise WalkerError(f"{self.url} plays TwiML to the person it dials: give the call a callee")
+        if number.get("method", "POST").upper() != "POST":
+            raise WalkerError(f"<Number> at {self.url} asks for {number.get('method')}; only POST is played")
+        leg = Call(self.transport, dial.get("callerId") or self.base_params["To"], _text(number),
+                   start_url=urljoin(self.url, number.get("url")), direction="outbound-dial",
+                   max_requests=self.max_requests)
+        leg.base_params["ParentCallSid"] = self.call_sid
+        if number.get("machineDetection"):
+            leg.base_params["AnsweredBy"] = "human"  # the callee may say otherwise before starting the leg
+        self.callee(leg)
+        leg.hang_up()  # if the callee left it waiting
+        self.legs.append(leg)
+        self.transcript.extend(LEG + line for line in leg.transcript)
+        self.transcript.append("(connected: they talk)" if leg.how_ended == "end" else "(not connected)")
+
     def _action(self, verb: ET.Element, url: str | None = None) -> str:
         """Where a verb sends the call next: its action, else ("") the current document."""
         if verb.get("method", "POST").upper() != "POST":
             raise WalkerError(f"<{verb.tag}> at {self.url} asks for {verb.get('method')}; only POST is played")
         return verb.get("action", "") if url is None else url
 
-    def _end(self, how: str) -> None:
+    def _end(self, how: str, reason: str) -> None:
         """End the call, noting how."""
-        self.ended, self.waiting = True, None
+        self.ended, self.waiting, self.how_ended = True, None, reason
         self.transcript.append(how)
 
 
 def play_interactive(
     call: Call, input_fn: Callable[[str], str] = input, print_fn: Callable[[str], None] = print
 ) -> None:
-    """Play a call in the terminal: print what the line says, read the caller's keys or words."""
+    """Play a call in the terminal: print what the line says, read the caller's keys or words (and
+    those of the person a <Dial> reaches, when the app speaks to them before connecting)."""
     shown = 0
 
     def show() -> None:
         nonlocal shown
         for line in call.transcript[shown:]:
-            if not line.startswith(CALLER):
+            if not line.startswith((CALLER, LEG)):  # the callee's lines were shown as they came
                 print_fn(f"  {line}")
         shown = len(call.transcript)
 
@@ -289,7 +325,20 @@ def play_interactive(
         outcomes = {"": "completed", "answered": "completed"} | {s: s for s in ("no-answer", "busy", "failed")}
         return ask("  does the line answer? (answered/no-answer/busy/failed) [answered]: ", outcomes)
 
+    def callee(leg: Call) -> None:
+        show()
+        print_fn(f"  ({leg.base_params['To']} answers: you are now the person called)")
+        if "AnsweredBy" in leg.base_params:
+            who = {"": "human", "person": "human", "machine": "machine_end_beep"}
+            leg.base_params["AnsweredBy"] = ask("  who answers, a person or an answering machine? (person/machine) "
+                                                "[person]: ", who)
+        play_interactive(leg, lambda prompt: input_fn(f"  {LEG}{prompt.lstrip()}"),
+                         lambda line: print_fn(f"  {LEG}{line.lstrip()}"))
+        print_fn("  (back to the caller)")
+
     call.dial_outcome = dial_outcome
+    if call.callee is None:
+        call.callee = callee
     try:
         call.start()
         while call.waiting is not None:

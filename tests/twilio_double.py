@@ -3,11 +3,13 @@
 It serves, on http://127.0.0.1:<free port>, the few endpoints the app uses:
 
     POST   /2010-04-01/Accounts/{AC}/Messages.json          create a message (201, Twilio-shaped JSON)
+    POST   /2010-04-01/Accounts/{AC}/Calls.json             place a call (201); `answer_call` plays its TwiML
     GET    /2010-04-01/Accounts/{AC}/Recordings/{RE}.mp3    recording audio (also .wav); 404 if unknown
     DELETE /2010-04-01/Accounts/{AC}/Recordings/{RE}.json   delete a recording (204); 404 if unknown
 
 Every request needs HTTP basic auth with the double's account sid and auth token (else 401, code
-20003). Every request is recorded in `.requests`; successful creates also in `.messages`.
+20003). Every request is recorded in `.requests`; successful creates also in `.messages`, or in
+`.calls` (with the CallSid given, in `.call_sids`).
 
     with TwilioDouble() as double:                       # or double.start() ... double.stop()
         client = sdk_client(double, double.account_sid, double.auth_token, timeout=1)
@@ -16,7 +18,7 @@ Every request needs HTTP basic auth with the double's account sid and auth token
         double.add_recording("RE" + "0" * 32, b"ID3...")
         # app config: TWILIO_API_BASE_URL = double.base_url
 
-Scripted answers are used in order, one per request on their route ("messages" or "recordings"),
+Scripted answers are used in order, one per request on their route ("messages", "calls" or "recordings"),
 before the default answer; with times=None an answer is used for every request from then on.
 """
 import base64
@@ -36,11 +38,12 @@ AUTH_TOKEN = "test-auth-token"
 _GSM = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
            "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
 _ROUTE = re.compile(r"^/2010-04-01/Accounts/(?P<ac>[^/]+)/(?:(?P<msg>Messages\.json)|"
-                    r"Recordings/(?P<re>[^/.]+)\.(?P<ext>mp3|wav|json))$")
+                    r"(?P<calls>Calls\.json)|Recordings/(?P<re>[^/.]+)\.(?P<ext>mp3|wav|json))$")
 _MESSAGES = {21602: "Message body is required.", 21603: "A 'From' phone number is required.",
              21604: "A 'To' phone number is required.", 20003: "Authenticate",
              20404: "The requested resource was not found", 20429: "Too Many Requests",
-             21610: "Attempt to send to unsubscribed recipient", 20500: "Internal Server Error"}
+             21610: "Attempt to send to unsubscribed recipient", 20500: "Internal Server Error",
+             21205: "Url parameter is required.", 21213: "No 'From' number is specified"}
 
 
 def sdk_client(double, account_sid, auth_token, timeout=5):
@@ -83,10 +86,12 @@ class TwilioDouble:
         self.account_sid, self.auth_token, self.hang_seconds = account_sid, auth_token, hang_seconds
         self.requests: list[RecordedRequest] = []
         self.messages: list[RecordedRequest] = []     # creates answered 201
+        self.calls: list[RecordedRequest] = []        # calls placed (answered 201)
+        self.call_sids: list[str] = []                # the CallSid given to each
         self.deleted_recordings: list[str] = []
         self.recordings: dict[str, bytes] = {}
         self.recording_types: dict[str, str | None] = {}
-        self._scripts = {"messages": [], "recordings": []}
+        self._scripts = {"messages": [], "calls": [], "recordings": []}
         self._lock, self._stopping, self._server = threading.Lock(), threading.Event(), None
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -146,6 +151,26 @@ class TwilioDouble:
         with self._lock:
             (self.messages if as_message else self.requests).append(req)
 
+    def answer_call(self, transport, index=-1, public_url="", **walker_options):
+        """Answer a call the app placed, as the phone it rang: a started ivr.walker.Call playing the
+        TwiML its Url gives (the path is posted through `transport`, so requests are signed for it)."""
+        from ivr.walker import Call
+
+        placed, sid = self.calls[index], self.call_sids[index]
+        url = placed.form["Url"].removeprefix(public_url)
+        return Call(transport, placed.form["From"], placed.form["To"], call_sid=sid, account_sid=self.account_sid,
+                    start_url=url, direction="outbound-api", **walker_options).start()
+
+    def call_json(self, form, sid, status="queued"):
+        now = formatdate(usegmt=True)
+        return {"account_sid": self.account_sid, "api_version": "2010-04-01", "sid": sid, "status": status,
+                "to": form.get("To"), "from": form.get("From"), "direction": "outbound-api",
+                "date_created": now, "date_updated": now, "start_time": None, "end_time": None,
+                "duration": None, "price": None, "price_unit": "GBP", "parent_call_sid": None,
+                "answered_by": None, "caller_name": None, "forwarded_from": None, "group_sid": None,
+                "phone_number_sid": None, "queue_time": "0", "trunk_sid": None, "annotation": None,
+                "subresource_uris": {}, "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{sid}.json"}
+
     def message_json(self, form, status="queued"):
         sid, now = "SM" + secrets.token_hex(16), formatdate(usegmt=True)
         body, ac = form.get("Body", ""), self.account_sid
@@ -199,11 +224,11 @@ class _Handler(BaseHTTPRequestHandler):
         if auth != (d.account_sid, d.auth_token):
             return self._send(401, twilio_error(401), extra_headers=[("WWW-Authenticate", 'Basic realm="Twilio API"')])
         m = _ROUTE.match(url.path)
-        if not m or m["ac"] != d.account_sid or (m["msg"] and self.command != "POST") or \
+        if not m or m["ac"] != d.account_sid or ((m["msg"] or m["calls"]) and self.command != "POST") or \
                 (m["re"] and (self.command, m["ext"] == "json") not in {("GET", False), ("DELETE", True)}):
             return self._send(404, twilio_error(404))
 
-        script = d._next_script("messages" if m["msg"] else "recordings")
+        script = d._next_script("messages" if m["msg"] else "calls" if m["calls"] else "recordings")
         if script and script[0] == "hang":
             d._stopping.wait(d.hang_seconds)
             self.close_connection = True  # close without answering
@@ -222,6 +247,15 @@ class _Handler(BaseHTTPRequestHandler):
             d._record(req, as_message=True)
             status = "queued" if form.get("From") else "accepted"
             return self._send(ok_status or 201, d.message_json(form, status))
+        if m["calls"]:
+            for key, code in (("To", 21604), ("From", 21213), ("Url", 21205)):
+                if not form.get(key):
+                    return self._send(400, twilio_error(400, code))
+            sid = "CA" + secrets.token_hex(16)
+            with d._lock:
+                d.calls.append(req)
+                d.call_sids.append(sid)
+            return self._send(ok_status or 201, d.call_json(form, sid))
         if self.command == "DELETE":
             with d._lock:
                 found = d.recordings.pop(m["re"], None) is not None

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
+from functools import partial
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app, render_template, request
@@ -15,11 +17,12 @@ from flask_login import current_user
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import selectinload
 
-from ivr import current_time
+from ivr import current_time, outbound
 from ivr.db.sessions import request_session
 from ivr.hours import london, london_time
 from ivr.models import (
     OPEN_CALLBACK_STATUSES,
+    CallAttempt,
     Callback,
     CallbackStatus,
     InboundText,
@@ -49,9 +52,12 @@ _LAST_DIGITS = re.compile(f"[0-9]{{{SHORTEST_SEARCH},15}}")  # ASCII digits only
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
-def attention(callback: Callback, now: datetime) -> list[str]:
+def attention(callback: Callback, now: datetime, called_too_often: Collection[int] = ()) -> list[str]:
     """Why an officer should look at this callback before anything else, if they should."""
     reasons = []
+    if callback.id in called_too_often:
+        reasons.append(f"Called {current_app.config['CALLBACK_MAX_ATTEMPTS']} times or more without a conversation: "
+                       "decide what next")
     if callback.texts_held == TextsHeld.NOT_SAFE:
         reasons.append("Not safe to talk: texts held")
     elif callback.texts_held == TextsHeld.REPLY:
@@ -73,7 +79,11 @@ def _flagged(query: Select) -> Select:
         Reminder.delivery_status.in_(UNDELIVERED)))
     return query.where(Callback.status.in_(OPEN_CALLBACK_STATUSES),
                        or_(Callback.status == CallbackStatus.REARRANGE, Callback.texts_held.is_not(None),
-                           Callback.id.in_(troubled)))
+                           Callback.id.in_(troubled), Callback.id.in_(_called_too_often())))
+
+
+def _called_too_often():
+    return outbound.callbacks_called_too_often(current_app.config["CALLBACK_MAX_ATTEMPTS"])
 
 
 @dataclass(frozen=True)
@@ -196,9 +206,11 @@ def queue():
         replies[text.callback_id].append(text)
     officer_ids = {c.assigned_to_id for c in shown.values() if c.assigned_to_id}
     officers = dict(db.execute(select(StaffUser.id, StaffUser.email).where(StaffUser.id.in_(officer_ids))).all())
+    called_too_often = set(db.scalars(_called_too_often().where(CallAttempt.callback_id.in_(shown))))
 
     audit("view", "queue", detail=f"callbacks {sorted(shown)}; voicemails {[v.id for v in voicemails.rows]}; "
                                   f"texts {[t.id for t in texts.rows]}")
     db.commit()
     return render_template("staff/queue.html", **page, sections=sections, flagged=flagged, voicemails=voicemails,
-                           texts=texts, replies=replies, officers=officers, attention=attention, now=now)
+                           texts=texts, replies=replies, officers=officers,
+                           attention=partial(attention, called_too_often=called_too_often), now=now)

@@ -1,0 +1,133 @@
+"""Calling a victim back through the service: "Call now" on a callback's page, the call in
+progress and every attempt's result there (a refresh shows the latest), and each officer's work
+number, which the service rings first."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
+from wtforms import BooleanField, StringField
+from wtforms.validators import InputRequired, Length, ValidationError
+
+from flask_wtf import FlaskForm
+
+from ivr import current_time, outbound
+from ivr.db.sessions import request_session
+from ivr.gateway import CallNotPlaced
+from ivr.models import Callback, StaffUser
+from ivr.phone import callable_number, last_digits, mask
+from ivr.staff import bp
+from ivr.staff.audit import audit
+from ivr.staff.forms import NUMBER_EXAMPLES, REFUSED_NUMBERS
+from ivr.staff.security import admin_required
+from ivr.call_now import place
+
+
+class CallNowForm(FlaskForm):
+    outside_window = BooleanField("It is outside the time they chose, and I am sure they would want the call now")
+
+
+class WorkNumberForm(FlaskForm):
+    work_number = StringField("Work number", [InputRequired("Enter the number of the phone you work from."),
+                                              Length(max=32)],
+                              description=f"The phone the service rings first when you press “Call now”: a UK "
+                                          f"mobile or landline, e.g. {NUMBER_EXAMPLES}.",
+                              render_kw={"autocomplete": "off", "inputmode": "tel"})
+
+    def validate_work_number(self, field: StringField) -> None:
+        """The service calls it: the same rule as every number it calls (ivr.phone.callable_number)."""
+        refused = callable_number(field.data)[1]
+        if refused is not None:
+            raise ValidationError(REFUSED_NUMBERS[refused])
+
+
+def _officer() -> StaffUser:
+    return request_session().get(StaffUser, current_user.id)
+
+
+@bp.app_template_global()
+def call_panel(callback: Callback) -> dict:
+    """What templates/staff/_callback_call.html shows: whether "Call now" may be pressed (and why
+    not), the call under way, and every attempt so far."""
+    db, now = request_session(), current_time.now()
+    refusal = outbound.why_not_call(db, callback, _officer(), now)
+    attempts = outbound.attempts_of(db, callback.id)
+    unreached = sum(1 for attempt in attempts if attempt.result in outbound.UNREACHED)
+    officers = dict(db.query(StaffUser.id, StaffUser.email)
+                    .filter(StaffUser.id.in_({a.staff_id for a in attempts})).all()) if attempts else {}
+    return {"refusal": refusal, "form": CallNowForm(formdata=None), "attempts": attempts,
+            "live": next((a for a in attempts if a.ended_at is None), None), "officers": officers,
+            "results": outbound.RESULTS, "unreached": unreached,
+            "max_attempts": current_app.config["CALLBACK_MAX_ATTEMPTS"],
+            "simulated": current_app.extensions["gateway"].simulated}
+
+
+@bp.post("/callbacks/<int:callback_id>/call")
+def call_now(callback_id: int):
+    """Ring the officer's phone, for them to start the call to the victim from the helpline's number."""
+    db = request_session()
+    callback = db.get(Callback, callback_id)
+    if callback is None:
+        abort(404)
+    form = CallNowForm()
+    back = redirect(url_for("staff.callback_page", callback_id=callback.id) + "#call-heading", 303)
+    if not form.validate_on_submit():
+        flash("The form had expired; press “Call now” again.", "error")
+        return back
+    officer = _officer()
+    try:
+        attempt = place(callback, officer, override_window=bool(form.outside_window.data))
+    except outbound.CallRefused as refused:
+        db.rollback()
+        flash(f"Not called: {refused.refusal.words}", "error")
+        return back
+    except CallNotPlaced:
+        flash("The call could not be placed: Twilio did not take it. It is recorded below; try again in a "
+              "moment.", "error")
+        return back
+    if attempt.simulated:
+        flash(f"No Twilio account is set up, so nothing was dialled. Play both ends of this call in a "
+              f"terminal: flask --app ivr call --outbound {callback.id}", "info")
+    else:
+        flash(f"Your phone (ending {last_digits(officer.work_number)}) is ringing. Answer it and press 1 to call "
+              "them. Refresh this page to see how the call goes.", "success")
+    return back
+
+
+def _work_number_page(user: StaffUser, form: WorkNumberForm, action: str, status: int = 200):
+    return render_template("staff/work_number.html", user=user, form=form, action=action,
+                           own=user.id == current_user.id), status
+
+
+def _save_work_number(user: StaffUser, form: WorkNumberForm, action: str, done):
+    if form.validate_on_submit():
+        user.work_number = callable_number(form.work_number.data)[0]
+        # Whose number changed, never the number itself.
+        audit("update", "staff", user.id, "work number changed")
+        request_session().commit()
+        current_app.logger.info("work number of staff %s set to %s", user.id, mask(user.work_number))
+        flash("The work number is saved.", "success")
+        return done
+    status = 400 if form.is_submitted() else 200
+    return _work_number_page(user, form, action, status)
+
+
+@bp.route("/work-number", methods=["GET", "POST"])
+def work_number():
+    """An officer's own work number."""
+    user = _officer()
+    form = WorkNumberForm(data={"work_number": user.work_number or ""})
+    return _save_work_number(user, form, url_for("staff.work_number"), redirect(url_for("staff.work_number"), 303))
+
+
+@bp.route("/admin/accounts/<int:user_id>/work-number", methods=["GET", "POST"])
+@admin_required
+def account_work_number(user_id: int):
+    """An administrator sets an officer's work number."""
+    user = request_session().get(StaffUser, user_id)
+    if user is None:
+        abort(404)
+    form = WorkNumberForm(data={"work_number": user.work_number or ""})
+    return _save_work_number(user, form, url_for("staff.account_work_number", user_id=user.id),
+                             redirect(url_for("staff.staff_accounts"), 303))
+
