@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from ivr.models import Call, Callback, CallbackEvent, CallbackStatus, InboundText, Reminder, SignInFailure, Voicemail
+from ivr.models import (Call, Callback, CallbackEvent, CallbackStatus, InboundText, Reminder, SignInFailure, Voicemail,
+                        VoicemailEvent)
 
 BATCH = 500
 # Failed sign-ins only count for minutes; a day later the client addresses they hold go.
@@ -85,6 +86,10 @@ def anonymise_old_contacts(session: Session, now: datetime, days: int, summary: 
     summary.calls_anonymised += session.execute(
         update(Call).where(Call.started_at < cutoff, or_(Call.from_number.is_not(None), Call.keyed_number.is_not(None)))
         .values(from_number=None, keyed_number=None)).rowcount
+    old_voicemails = select(Voicemail.id).where(Voicemail.created_at < cutoff, Voicemail.anonymised_at.is_(None))
+    # Officers' notes on a message may hold what the caller said: they go with its number.
+    session.execute(update(VoicemailEvent).where(VoicemailEvent.voicemail_id.in_(old_voicemails),
+                                                 VoicemailEvent.detail != "").values(detail=""))
     summary.voicemails_anonymised += session.execute(
         update(Voicemail).where(Voicemail.created_at < cutoff, Voicemail.anonymised_at.is_(None))
         .values(from_number=None, anonymised_at=now)).rowcount

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from ivr.gateway import TwilioGateway
-from ivr.models import Call, Callback, CallbackEvent, CallbackStatus, InboundText, Reminder, Voicemail
+from ivr.models import Call, Callback, CallbackEvent, CallbackStatus, InboundText, Reminder, Voicemail, VoicemailEvent
 from ivr.retention import REDACTED, apply_retention
 from tests.conftest import LANDLINE, MOBILE, utc
 
@@ -112,6 +112,21 @@ def test_old_calls_voicemails_and_stray_texts_lose_their_numbers(session, gatewa
     assert calls["CA-new"].from_number == MOBILE
     assert session.scalar(select(Voicemail)).from_number is None
     assert session.scalar(select(InboundText)).body == ""
+
+
+def test_officers_notes_on_an_old_voicemail_go_with_its_number(session, gateway, double):
+    double.add_recording("RE-old", b"a")
+    old, recent = voicemail("RE-old", timedelta(days=100)), voicemail("RE-new", timedelta(days=10))
+    session.add_all([old, recent])
+    session.flush()
+    for message in (old, recent):
+        session.add(VoicemailEvent(voicemail_id=message.id, kind="note", detail="Wants a call after 3pm", at=NOW))
+    session.commit()
+
+    retention(session, gateway)
+
+    notes = dict(session.execute(select(VoicemailEvent.voicemail_id, VoicemailEvent.detail)).all())
+    assert notes == {old.id: "", recent.id: "Wants a call after 3pm"}
 
 
 def test_failed_sign_ins_and_their_addresses_are_gone_after_a_day(session, gateway):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
@@ -13,11 +13,12 @@ from wtforms import SelectChoice
 from ivr import callbacks, closures, current_time, outbox, reminders
 from ivr.callbacks import ATTEMPT_OUTCOMES, CallbackRefused, Slot
 from ivr.db.sessions import request_session
-from ivr.models import OPEN_CALLBACK_STATUSES, Callback, InboundText, NumberSource, StaffUser, TextsHeld
-from ivr.phone import callable_number, is_mobile
+from ivr.models import OPEN_CALLBACK_STATUSES, Callback, InboundText, NumberSource, StaffUser, TextsHeld, Voicemail
+from ivr.phone import callable_number, for_staff, is_mobile
 from ivr.staff import bp, texts
 from ivr.staff.audit import audit, events_for
 from ivr.staff.display import day_name, window_label
+from ivr.staff.voicemails import note_callback_booked
 from ivr.staff.forms import (
     ActionForm,
     AllowTextsForm,
@@ -237,21 +238,40 @@ def assign_to_me(callback_id: int):
     return _act(callback_id, ActionForm(), "action_form", change, "The callback is assigned to you.")
 
 
+def _voicemail_asked() -> Voicemail | None:
+    """The voicemail a callback is being booked from (`?voicemail=ID`), if any."""
+    asked = request.args.get("voicemail", "")
+    if not asked:
+        return None
+    voicemail = request_session().get(Voicemail, int(asked)) if asked.isascii() and asked.isdigit() else None
+    if voicemail is None:
+        abort(404)
+    return voicemail
+
+
 @bp.route("/callbacks/new", methods=["GET", "POST"])
 def new_callback():
+    """Book a callback by hand; from a voicemail (`?voicemail=ID`), with its number and team filled in."""
     helpline = current_app.extensions["helpline"]
     db, now = request_session(), current_time.now()
+    voicemail = _voicemail_asked()
     form = NewCallbackForm()
     _offer_windows(form, now)
     form.region.choices = [SelectChoice("", "Choose the team"), *(SelectChoice(r.id, r.name) for r in helpline.regions)]
+    if voicemail and not form.is_submitted():
+        form.region.data = voicemail.region
+        their_line = callable_number(voicemail.from_number)[0]
+        form.phone_number.data = for_staff(their_line) if their_line else ""
     if form.validate_on_submit():
         number = callable_number(form.phone_number.data)[0]  # the form refused any other (forms.py)
         if form.texts_ok.data == "yes" and not is_mobile(number):
             form.texts_ok.errors.append("Text reminders can only go to a mobile number; choose No, or give a mobile number.")
         new_slot = _chosen_slot(form, now)
         if new_slot and not form.texts_ok.errors:
+            # The line the message was left from is the caller's own, as when they book by phone.
+            source = NumberSource.CALLER if voicemail and number == voicemail.from_number else NumberSource.STAFF
             booked = callbacks.book_callback(
-                db, region=form.region.data, phone_number=number, number_source=NumberSource.STAFF,
+                db, region=form.region.data, phone_number=number, number_source=source,
                 is_mobile=is_mobile(number), starts=new_slot.starts, ends=new_slot.ends,
                 voicemail_ok=form.voicemail_ok.data == "yes", texts_ok=form.texts_ok.data == "yes", now=now,
                 created_by_id=current_user.id)
@@ -263,9 +283,12 @@ def new_callback():
                 return redirect(url_for("staff.callback_page", callback_id=callback_id), 303)
             if form.note.data and form.note.data.strip():
                 callbacks.add_note(db, db.get(Callback, callback_id), form.note.data, now=now, staff_id=current_user.id)
-            audit("create", "callback", callback_id, "by hand")
+            if voicemail:
+                note_callback_booked(db, voicemail, callback_id, now=now, staff_id=current_user.id)
+                audit("update", "voicemail", voicemail.id, f"callback {callback_id} booked from it; marked actioned")
+            audit("create", "callback", callback_id, f"from voicemail {voicemail.id}" if voicemail else "by hand")
             db.commit()
-            flash("The callback is booked.", "success")
+            flash("The callback is booked." + (" The voicemail is marked actioned." if voicemail else ""), "success")
             return redirect(url_for("staff.callback_page", callback_id=callback_id), 303)
     status = 400 if form.is_submitted() else 200
-    return render_template("staff/new_callback.html", form=form), status
+    return render_template("staff/new_callback.html", form=form, voicemail=voicemail), status

@@ -1,24 +1,29 @@
 """Voicemails: the list, one message, listening through the app (the recording is fetched from
 Twilio with the account's credentials and streamed as audio/mpeg; its Twilio URL never reaches the
 browser), marking listened or actioned, and deleting (on Twilio too; the row stays, marked deleted).
+A message is a piece of work: officers add notes to its history, and book a callback from it (the
+"New callback" form, filled in with its number and team), which marks it actioned.
 
 Playing is a GET, so it changes nothing about the message (a browser may fetch it ahead, or twice);
 it is only audited. An officer marks a message listened with the page's button (a POST)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Response, abort, current_app, flash, redirect, render_template, request, stream_with_context, url_for
+from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ivr import current_time
 from ivr.db.sessions import request_session
 from ivr.gateway import RecordingUnavailable
-from ivr.models import Voicemail, VoicemailStatus
+from ivr.models import StaffUser, Voicemail, VoicemailEvent, VoicemailEventKind, VoicemailStatus
 from ivr.staff import bp
 from ivr.staff.audit import audit, events_for
-from ivr.staff.forms import ActionForm
-
-LIMIT = 200
+from ivr.staff.forms import ActionForm, NoteForm
+from ivr.staff.paging import page_number, page_of
 STATUS_FILTERS = {
     "waiting": (VoicemailStatus.NEW, VoicemailStatus.LISTENED),
     **{status.value: (status,) for status in VoicemailStatus},
@@ -36,26 +41,65 @@ def _voicemail_or_404(voicemail_id: int) -> Voicemail:
 
 @bp.get("/voicemails")
 def voicemail_list():
-    status = request.args.get("status", "waiting")
+    status, errors = request.args.get("status", "waiting"), []
     if status not in STATUS_FILTERS:
-        return render_template("staff/voicemails.html", voicemails=[], status=status, labels=STATUS_LABELS,
-                               errors=[f"There is no status “{status}”; choose one from the list."]), 400
+        errors.append(f"There is no status “{status}”; choose one from the list.")
+    number = page_number("page", errors)
+    if errors:
+        return render_template("staff/voicemails.html", voicemails=None, status=status, labels=STATUS_LABELS,
+                               errors=errors), 400
     db = request_session()
-    voicemails = db.scalars(select(Voicemail).where(Voicemail.status.in_(STATUS_FILTERS[status]))
-                            .order_by(Voicemail.created_at, Voicemail.id).limit(LIMIT)).all()
-    audit("view", "voicemails", detail=f"voicemails {[v.id for v in voicemails]}")
+    voicemails = page_of(db, select(Voicemail).where(Voicemail.status.in_(STATUS_FILTERS[status]))
+                         .order_by(Voicemail.created_at, Voicemail.id), "page", number)
+    audit("view", "voicemails", detail=f"voicemails {[v.id for v in voicemails.rows]}")
     db.commit()
     return render_template("staff/voicemails.html", voicemails=voicemails, status=status, labels=STATUS_LABELS,
-                           errors=[], limit=LIMIT)
+                           errors=[])
+
+
+def note_callback_booked(session: Session, voicemail: Voicemail, callback_id: int, *, now: datetime,
+                         staff_id: int) -> None:
+    """A callback was booked from the message: its history says so, and it is marked actioned."""
+    session.add(VoicemailEvent(voicemail_id=voicemail.id, at=now, kind=VoicemailEventKind.CALLBACK_BOOKED,
+                               callback_id=callback_id, staff_id=staff_id))
+    if voicemail.status in (VoicemailStatus.NEW, VoicemailStatus.LISTENED):
+        voicemail.status = VoicemailStatus.ACTIONED
+
+
+def _render(voicemail: Voicemail, status: int = 200, note_form: NoteForm | None = None):
+    """The voicemail's page; showing it to an officer is a view of the record, so it is audited."""
+    db = request_session()
+    audit("view", "voicemail", voicemail.id)
+    db.commit()
+    history = db.execute(select(VoicemailEvent, StaffUser.email)
+                         .outerjoin(StaffUser, VoicemailEvent.staff_id == StaffUser.id)
+                         .where(VoicemailEvent.voicemail_id == voicemail.id)
+                         .order_by(VoicemailEvent.at.desc(), VoicemailEvent.id.desc())).all()
+    return render_template("staff/voicemail.html", voicemail=voicemail, form=ActionForm(formdata=None),
+                           note_form=note_form or NoteForm(formdata=None), history=history,
+                           audit_rows=events_for("voicemail", voicemail.id)), status
 
 
 @bp.get("/voicemails/<int:voicemail_id>")
 def voicemail_page(voicemail_id: int):
+    return _render(_voicemail_or_404(voicemail_id))
+
+
+@bp.post("/voicemails/<int:voicemail_id>/note")
+def add_voicemail_note(voicemail_id: int):
     voicemail = _voicemail_or_404(voicemail_id)
-    audit("view", "voicemail", voicemail.id)
-    request_session().commit()
-    return render_template("staff/voicemail.html", voicemail=voicemail, form=ActionForm(),
-                           audit_rows=events_for("voicemail", voicemail.id))
+    form = NoteForm()
+    if not form.validate_on_submit() or not form.text.data.strip():
+        if not form.text.errors:
+            form.text.errors.append("Write the note first.")
+        return _render(voicemail, 400, note_form=form)
+    db = request_session()
+    db.add(VoicemailEvent(voicemail_id=voicemail.id, at=current_time.now(), kind=VoicemailEventKind.NOTE,
+                          detail=form.text.data.strip(), staff_id=current_user.id))
+    audit("update", "voicemail", voicemail.id, "note added")
+    db.commit()
+    flash("The note is added.", "success")
+    return redirect(url_for("staff.voicemail_page", voicemail_id=voicemail.id, _anchor="history-heading"), 303)
 
 
 @bp.get("/voicemails/<int:voicemail_id>/audio")
