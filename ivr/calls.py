@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from ivr.db.statements import insert_unless_duplicate
-from ivr.models import Call, CallStatus, Voicemail, VoicemailStatus
+from ivr.models import Call, CallChoice, CallStatus, CallStep, Voicemail, VoicemailStatus
 from ivr.phone import parse_uk
 
 # What Twilio sends as From when the caller withheld or could not give their number.
@@ -38,6 +38,14 @@ def caller_number(raw: str | None) -> str | None:
 def note_call(session: Session, call_sid: str, from_number: str | None, now: datetime) -> None:
     """Add the call the first time Twilio mentions it; a repeat adds nothing."""
     insert_unless_duplicate(session, Call, {"call_sid": call_sid, "from_number": from_number, "started_at": now})
+
+
+_ADD_STEP = insert(CallStep.__table__)  # built once: it runs on a caller's key press
+
+
+def note_step(session: Session, call_sid: str, choice: CallChoice, now: datetime) -> None:
+    """Count a step of the call (a menu choice, being put through, a team answering) for the figures."""
+    session.execute(_ADD_STEP, {"call_sid": call_sid, "choice": choice.value, "at": now})
 
 
 def find_or_add_call(session: Session, call_sid: str, from_number: str | None, now: datetime) -> Call:

@@ -17,4 +17,4 @@ def init_app(app: Flask) -> None:
 
 
 # Imported for the routes and commands they add to `bp`.
-from ivr.staff import admin, audit, auth, callback_pages, calling, display, queue, texts, voicemails  # noqa: E402,F401
+from ivr.staff import admin, audit, auth, callback_pages, calling, display, figures, queue, texts, voicemails  # noqa: E402,F401,E501

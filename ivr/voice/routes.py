@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from functools import partial
 
+from sqlalchemy.exc import SQLAlchemyError
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr import calls
 from ivr.db.sessions import request_session
+from ivr.models import CallChoice
 from ivr.phone import mask
 from ivr.twilio_params import whole_number
 from ivr.voice import booking
@@ -41,6 +43,17 @@ MAIN = Menu("main_menu", "main", "voice.main")
 REGION = Menu("region_menu", "region", "voice.region")
 
 
+def _note(choice: CallChoice) -> None:
+    """Count a step of the call for the service's figures; a database that fails here only loses the count."""
+    if sid := call_sid():
+        try:
+            calls.note_step(request_session(), sid, choice, now())
+            request_session().commit()
+        except SQLAlchemyError as error:
+            request_session().rollback()
+            log.warning("call %s: step %s not counted: %s", sid, choice, type(error).__name__)
+
+
 @step("/incoming")
 def incoming() -> str:
     """A call arrives: note it, welcome the caller once with the safety line, say so if the office
@@ -66,12 +79,16 @@ def main() -> str:
     heard = answer(MAIN, "12349")
     match heard.key:
         case "1":
+            _note(CallChoice.RJ_INFO)
             return main_menu(before=("rj_info",))
         case "2":
+            _note(CallChoice.REFERRAL_INFO)
             return main_menu(before=("referral_info",))
         case "3":
+            _note(CallChoice.TEAM)
             return region_menu()
         case "4":
+            _note(CallChoice.CALLBACK)
             return booking.day_menu(booking.Booking(current_region().id))
         case "9":
             return main_menu(misses=misses())
@@ -100,6 +117,7 @@ def region() -> str:
         calls.note_region(request_session(), sid, chosen.id)
         request_session().commit()
     if office_hours().is_open(now()):
+        _note(CallChoice.PUT_THROUGH)
         return put_through(chosen)
     return closed_menu(chosen)
 
@@ -107,7 +125,9 @@ def region() -> str:
 @step("/dialled")
 def dialled() -> str:
     """How ringing a team went: answered ends the call; anything else is told, then the closed menu."""
-    if form("DialCallStatus", 16) == "completed":
+    answered = form("DialCallStatus", 16) == "completed"
+    _note(CallChoice.ANSWERED if answered else CallChoice.NOT_ANSWERED)
+    if answered:
         return goodbye()
     return closed_menu(current_region(), before=("nobody_answered",))
 
@@ -118,8 +138,10 @@ def closed() -> str:
     heard = answer(CLOSED, "129")
     match heard.key:
         case "1":
+            _note(CallChoice.MESSAGE)
             return record_message(region)
         case "2":
+            _note(CallChoice.CALLBACK)
             return booking.day_menu(booking.Booking(region.id))
         case "9":
             return closed_menu(region, misses=misses())
