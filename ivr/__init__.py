@@ -77,10 +77,10 @@ def register_url_converters(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from ivr import health, sms, voice
+    from ivr import front, health, sms, voice
     from ivr.staff import bp as staff_bp
 
-    for blueprint in (health.bp, voice.bp, sms.bp, staff_bp):
+    for blueprint in (front.bp, health.bp, voice.bp, sms.bp, staff_bp):
         app.register_blueprint(blueprint)
 
 

@@ -102,7 +102,7 @@ def end_session() -> None:
 
 
 def _security_headers(response):
-    if not request.path.startswith(bp.url_prefix):
+    if not request.path.startswith(bp.url_prefix) and request.endpoint != "front.front_page":
         return response
     headers = response.headers
     headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
