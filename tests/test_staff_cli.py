@@ -26,6 +26,23 @@ def test_the_prompt_asks_twice(runner, session):
     assert "do not match" in result.output
 
 
+def test_a_too_short_password_is_asked_for_again_not_the_end_of_the_command(runner, session):
+    result = runner.invoke(args=["staff", "create", "first@example.org", "--role", "admin"],
+                           input="short\na long enough pass\na long enough pass\n")
+    assert result.exit_code == 0, result.output
+    assert "The password must be at least 12 characters long." in result.output
+    assert result.output.count("Password (at least 12 characters):") == 2
+    assert "Created the admin account first@example.org" in result.output
+    assert session.scalar(select(StaffUser)).email == "first@example.org"
+
+
+def test_a_malformed_address_is_refused_before_any_password_is_asked_for(runner, session):
+    result = runner.invoke(args=["staff", "create", "not-an-address"], input="a long enough pass\n" * 2)
+    assert result.exit_code == 2 and "Enter an email address like name@example.org." in result.output
+    assert "Password" not in result.output
+    assert session.scalar(select(StaffUser)) is None
+
+
 def test_create_with_a_password_file(runner, session, tmp_path):
     secret = tmp_path / "password"
     secret.write_text("from a file, long enough\n")

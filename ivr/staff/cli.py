@@ -25,10 +25,14 @@ staff = AppGroup("staff", help="Staff accounts for the staff pages (there is no 
               help="Read the password from this file's first line instead of asking for it.")
 def create(email: str, role: str, password_file) -> None:
     """Add an account for EMAIL; the password is asked for twice unless --password-file is given."""
+    if problem := accounts.email_problem(accounts.normalise_email(email)):
+        raise click.BadParameter(problem, param_hint="EMAIL")
     if password_file is not None:
         password = password_file.readline().rstrip("\r\n")
     else:
-        password = click.prompt("Password (at least 12 characters)", hide_input=True, confirmation_prompt=True)
+        # One that will not do is asked for again, saying why, rather than ending the command.
+        password = click.prompt(f"Password (at least {accounts.MIN_PASSWORD_LENGTH} characters)", hide_input=True,
+                                confirmation_prompt=True, value_proc=_acceptable_password)
     try:
         with session_scope(current_app) as session:
             user = accounts.create_account(session, email, password, role, current_time.now())
@@ -38,6 +42,12 @@ def create(email: str, role: str, password_file) -> None:
     security_event("staff_account_changed", logging.INFO, change="created", staff_id=user_id, role=role,
                    by="command_line")
     click.echo(f"Created the {role} account {email}.")
+
+
+def _acceptable_password(password: str) -> str:
+    if problem := accounts.password_problem(password):
+        raise click.UsageError(problem)
+    return password
 
 
 @staff.command("disable")
