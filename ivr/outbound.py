@@ -21,7 +21,7 @@ from enum import StrEnum
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from ivr import callbacks, reminders
+from ivr import callbacks, reminders, wording
 from ivr.db.statements import insert_unless_duplicate
 from ivr.hours import london
 from ivr.models import (
@@ -70,13 +70,6 @@ class CallRefused(Exception):
         self.refusal = refusal
 
 
-def _london_hm(moment: datetime) -> str:
-    return f"{london(moment):%H:%M}"
-
-
-def _window(callback: Callback) -> str:
-    starts = london(callback.window_start)
-    return f"{starts:%A} {starts.day} {starts:%B}, {starts:%H:%M} to {london(callback.window_end):%H:%M}"
 
 
 def why_not_call(session: Session, callback: Callback, officer: StaffUser, now: datetime, *,
@@ -92,11 +85,12 @@ def why_not_call(session: Session, callback: Callback, officer: StaffUser, now: 
                                       "a line a person answers). Ask the victim for a UK mobile or landline.")
     if not (callback.window_start <= now < callback.window_end) and not override_window:
         return Refusal(NoCall.OUTSIDE_WINDOW, "It is outside the time they chose "
-                       f"({_window(callback)}). Call only if you "
+                       f"({wording.window(callback.window_start, callback.window_end, london(now).date())}). "
+                       "Call only if you "
                        "are sure they would want it now, and tick the box to say so.")
     live = live_attempt(session, callback, now)
     if live is not None:
-        return Refusal(NoCall.IN_PROGRESS, f"A call to this number is under way (placed at {_london_hm(live.placed_at)}). "
+        return Refusal(NoCall.IN_PROGRESS, f"A call to this number is under way (placed {wording.moment(live.placed_at, london(now).date())}). "
                                            "Refresh the page to see how it went.")
     if not officer.work_number:
         return Refusal(NoCall.NO_WORK_NUMBER, "Add your work number first (Your work number, at the top of the page): "

@@ -301,6 +301,26 @@ class Call:
         self.transcript.append(how)
 
 
+def interactive_callee(input_fn: Callable[[str], str] = input, print_fn: Callable[[str], None] = print,
+                       before: Callable[[], None] = lambda: None) -> Callable[[Call], None]:
+    """A callee played in the terminal: the person a <Dial> reaches, or their answering machine."""
+
+    def callee(leg: Call) -> None:
+        before()
+        print_fn(f"  ({leg.base_params['To']} answers: you are now the person called)")
+        if "AnsweredBy" in leg.base_params:
+            who = {"": "human", "person": "human", "machine": "machine_end_beep"}
+            while (reply := input_fn("  who answers, a person or an answering machine? (person/machine) "
+                                     "[person]: ").strip().lower()) not in who:
+                print_fn("  please answer one of: person, machine")
+            leg.base_params["AnsweredBy"] = who[reply]
+        play_interactive(leg, lambda prompt: input_fn(f"  {LEG}{prompt.lstrip()}"),
+                         lambda line: print_fn(f"  {LEG}{line.lstrip()}"))
+        print_fn("  (back to the caller)")
+
+    return callee
+
+
 def play_interactive(
     call: Call, input_fn: Callable[[str], str] = input, print_fn: Callable[[str], None] = print
 ) -> None:
@@ -325,20 +345,9 @@ def play_interactive(
         outcomes = {"": "completed", "answered": "completed"} | {s: s for s in ("no-answer", "busy", "failed")}
         return ask("  does the line answer? (answered/no-answer/busy/failed) [answered]: ", outcomes)
 
-    def callee(leg: Call) -> None:
-        show()
-        print_fn(f"  ({leg.base_params['To']} answers: you are now the person called)")
-        if "AnsweredBy" in leg.base_params:
-            who = {"": "human", "person": "human", "machine": "machine_end_beep"}
-            leg.base_params["AnsweredBy"] = ask("  who answers, a person or an answering machine? (person/machine) "
-                                                "[person]: ", who)
-        play_interactive(leg, lambda prompt: input_fn(f"  {LEG}{prompt.lstrip()}"),
-                         lambda line: print_fn(f"  {LEG}{line.lstrip()}"))
-        print_fn("  (back to the caller)")
-
     call.dial_outcome = dial_outcome
     if call.callee is None:
-        call.callee = callee
+        call.callee = interactive_callee(input_fn, print_fn, before=show)
     try:
         call.start()
         while call.waiting is not None:

@@ -222,7 +222,7 @@ def test_officer_who_does_not_start_the_call_rings_nobody(client, officer, make_
 def test_outside_the_window_is_refused_unless_the_officer_confirms(client, officer, make_callback, double, session):
     callback_id = make_callback(day=date(2026, 12, 1))  # tomorrow
     page = page_of(client, callback_id)
-    assert "It is outside the time they chose (Tuesday 1 December, 09:00 to 12:00)" in page
+    assert "It is outside the time they chose (Tue 1 Dec, 9am–12 noon)" in page
     answer = call_now(officer, callback_id)
     assert "Not called: It is outside the time they chose" in html.unescape(answer.get_data(as_text=True))
     assert double.calls == [] and attempts(session) == []

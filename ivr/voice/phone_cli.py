@@ -9,6 +9,7 @@ a voicemail or a callback it books is stored in the configured database.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 import contextvars
 
@@ -17,7 +18,9 @@ from flask import Flask
 from flask.cli import ScriptInfo
 from twilio.request_validator import RequestValidator
 
+from ivr import current_time
 from ivr.hours import LONDON
+from ivr.voice import outbound_cli
 from ivr.walker import (
     CALLER,
     DIAL_STATUSES,
@@ -83,12 +86,25 @@ def play_script(call: Call, script: list[str]) -> None:
                    'Words are spoken, "-" is silence, a number at a recording is its length in seconds.')
 @click.option("--answer", type=click.Choice(DIAL_STATUSES), default="completed", show_default=True,
               help="With --keys: how a team's line answers when the call is put through.")
-def call(from_number: str, at: str | None, keys: str | None, answer: str) -> None:
+@outbound_cli.options
+def call(from_number: str, at: str | None, keys: str | None, answer: str, callback_id: int | None = None,
+         **outbound: Any) -> None:
     """Play a call against the app in the terminal, as Twilio would."""
     app = click.get_current_context().ensure_object(ScriptInfo).load_app()
     # `flask` runs a command in the app's context; each step of the call must be a request of its
     # own, with its own `g` and database session, as under Twilio: so the call is played outside it.
-    contextvars.Context().run(_play, app, from_number, at, keys, answer)
+    if callback_id is not None:
+        wanted = outbound_cli.Outbound(callback_id, **outbound)
+        contextvars.Context().run(_play_outbound, app, at, keys, answer, wanted)
+    else:
+        contextvars.Context().run(_play, app, from_number, at, keys, answer)
+
+
+def _play_outbound(app: Flask, at: str | None, keys: str | None, answer: str, wanted) -> None:
+    """The call the service places for a callback, both ends (ivr.voice.outbound_cli)."""
+    if at:
+        current_time.pretend(app, pretend_time(at))
+    outbound_cli.play(app, transport(app), play_script, keys, answer, wanted)
 
 
 def _play(app: Flask, from_number: str, at: str | None, keys: str | None, answer: str) -> None:
