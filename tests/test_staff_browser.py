@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
@@ -206,3 +207,122 @@ def test_over_https_behind_nginx_an_officer_signs_in_works_a_callback_and_signs_
                                  .order_by(CallbackEvent.id)).all()
         assert [(e.kind, e.outcome, e.detail) for e in events if e.kind in ("attempt", "note")] == [
             ("attempt", "no_answer", ""), ("note", None, "Try again after lunch")]
+
+
+# --- at a desk and on a phone: 1366 and 390 px wide -----------------------------------------------
+
+WIDTHS = {"desk": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
+NOTES = Path("/tmp/notes")
+
+# What sticks out of the viewport, or scrolls sideways inside it: each a line saying which element.
+CUT_OFF = """() => {
+  const width = document.documentElement.clientWidth, found = [];
+  const name = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+                       (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
+  if (document.documentElement.scrollWidth > width) found.push(`the page is ${document.documentElement.scrollWidth}px wide`);
+  for (const el of document.querySelectorAll('body *')) {
+    if (el.closest('.visually-hidden, .skip-link, thead')) continue;
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 || box.height === 0) continue;
+    if (box.left < -1 || box.right > width + 1) found.push(`${name(el)} spans ${Math.round(box.left)} to ${Math.round(box.right)}px`);
+    const sideways = getComputedStyle(el).overflowX;
+    if (sideways !== 'visible' && el.scrollWidth > el.clientWidth + 1) found.push(`${name(el)} hides ${el.scrollWidth - el.clientWidth}px sideways`);
+  }
+  return found.slice(0, 8);
+}"""
+
+
+def cut_off(page) -> list[str]:
+    return page.evaluate(CUT_OFF)
+
+
+def in_view(locator) -> bool:
+    box, viewport = locator.bounding_box(), locator.page.viewport_size
+    return (box is not None and box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]
+            and box["y"] >= 0 and box["y"] < viewport["height"])
+
+
+@pytest.fixture
+def busy_queue(app, make_callback):
+    """A queue with something in every section: due, upcoming, flagged, a voicemail, a stray text."""
+    ids = [make_callback(region=region) for region in ("cleveland", "durham", "vcas")]
+    with session_scope(app) as session:
+        first = session.get(Callback, ids[0])
+        session.add(Reminder(callback_id=ids[1], kind="day_before", to_number=MOBILE, due_at=first.window_start,
+                             useful_until=first.window_end, status="unknown"))
+        session.add(InboundText(message_sid="SM" + "4" * 32, from_number=MOBILE, callback_id=ids[0],
+                                body="Yes please, after 3 would be best as I collect the children first", command="other"))
+        voicemail = Voicemail(recording_sid="RE" + "5" * 32, region="durham", from_number=LANDLINE, duration_seconds=41)
+        session.add(voicemail)
+        session.add(InboundText(message_sid="SM" + "6" * 32, from_number=LANDLINE, body="Who is this please?",
+                                command="other"))
+        session.flush()
+        return {"callbacks": ids, "voicemail": voicemail.id}
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_page_fits_the_screen_at_a_desk_and_on_a_phone(browser, live_server, officer_account, busy_queue,
+                                                              width):
+    context = browser.new_context(viewport=WIDTHS[width])
+    page = context.new_page()
+    sign_in(page, live_server, officer_account)
+    problems = {"queue": cut_off(page)}
+    rows = page.locator("table.queue tbody tr")
+    assert rows.count() >= 3
+    if width == "phone":  # stacked: one block per callback, each cell under its column's name
+        assert rows.first.evaluate("row => getComputedStyle(row).display") == "block"
+        assert rows.first.locator("td.number").evaluate("td => getComputedStyle(td, '::before').content") \
+            == '"Number: "'
+
+    NOTES.mkdir(exist_ok=True)
+    page.screenshot(path=str(NOTES / f"queue-{WIDTHS[width]['width']}.png"), full_page=True)
+
+    page.goto(f"{live_server}/staff/callbacks/{busy_queue['callbacks'][0]}")
+    problems["callback"] = cut_off(page)
+    for name in ("Record the attempt", "Reschedule", "Assign to me", "Mark complete", "Cancel the callback",
+                 "Add the note"):
+        button = page.get_by_role("button", name=name, exact=True)
+        button.scroll_into_view_if_needed()
+        assert in_view(button), f"{name} is not within the screen"
+
+    page.goto(f"{live_server}/staff/voicemails/{busy_queue['voicemail']}")
+    problems["voicemail"] = cut_off(page)
+    for name in ("Book a callback",):
+        link = page.get_by_role("link", name=name, exact=True)
+        link.scroll_into_view_if_needed()
+        assert in_view(link)
+    page.goto(f"{live_server}/staff/voicemails")
+    problems["voicemails"] = cut_off(page)
+    page.goto(f"{live_server}/staff/callbacks/new")
+    problems["new callback"] = cut_off(page)
+    context.close()
+    assert problems == {"queue": [], "callback": [], "voicemail": [], "voicemails": [], "new callback": []}
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_after_a_form_error_the_officer_lands_on_it(browser, live_server, officer_account, busy_queue, width):
+    context = browser.new_context(viewport=WIDTHS[width])
+    page = context.new_page()
+    sign_in(page, live_server, officer_account)
+
+    # A form with a summary: the summary has the focus, in view, and nothing is cut off.
+    page.goto(f"{live_server}/staff/callbacks/new")
+    page.get_by_role("button", name="Book the callback").click()
+    summary = page.locator(".error-summary")
+    expect(summary).to_be_focused()
+    assert "There is a problem" in summary.inner_text() and in_view(summary)
+    assert cut_off(page) == []
+
+    # Far down a long page: the first field in error has the focus, and is in view.
+    page.goto(f"{live_server}/staff/callbacks/{busy_queue['callbacks'][0]}")
+    page.get_by_role("button", name="Add the note").click()
+    expect(page.locator("#text")).to_be_focused()  # autofocus is applied as the page settles: wait for it
+    assert in_view(page.locator("#text")) and "Write the note first." in page.locator("#text-error").inner_text()
+
+    # A filter the queue cannot use.
+    page.goto(f"{live_server}/staff/?number=12")
+    alert = page.get_by_role("alert")
+    expect(alert).to_be_focused()
+    assert "The filter could not be used" in alert.inner_text() and in_view(alert)
+    assert cut_off(page) == []
+    context.close()
