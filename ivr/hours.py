@@ -39,6 +39,15 @@ def london_time(day: date, wall_clock: time) -> datetime:
     return datetime.combine(day, wall_clock, tzinfo=LONDON).astimezone(timezone.utc)
 
 
+def from_london_text(text: str) -> datetime:
+    """The UTC moment a London wall-clock time written like `2026-11-28 10:00` stands for (a date
+    alone is its midnight); ValueError for anything else, a written offset included."""
+    written = datetime.fromisoformat(text.strip())
+    if written.tzinfo is not None:
+        raise ValueError(f"{text!r} gives an offset; write London's wall-clock time without one")
+    return london_time(written.date(), written.time())
+
+
 # No text is sent between these London times (DESIGN.md "Texts").
 QUIET_STARTS = time(20)
 QUIET_ENDS = time(8)

@@ -19,6 +19,8 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 # Loggers that would write what callers sent or where their recordings are, even at LOG_LEVEL=DEBUG.
@@ -84,3 +86,18 @@ def configure(log_format: str, level: str) -> None:
     root.setLevel(level)
     for chatty in QUIETENED:
         logging.getLogger(chatty).setLevel(logging.WARNING)
+
+
+@contextmanager
+def only_errors() -> Iterator[None]:
+    """Meanwhile, only errors reach our handler: a command whose output is a transcript (the terminal
+    phone) keeps the app's routine lines out of it."""
+    handlers = [handler for handler in logging.getLogger().handlers if getattr(handler, "_ivr", False)]
+    levels = [handler.level for handler in handlers]
+    for handler in handlers:
+        handler.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for handler, level in zip(handlers, levels):
+            handler.setLevel(level)

@@ -19,6 +19,7 @@ without connecting. Its lines join the transcript after LEG.
 
 from __future__ import annotations
 
+import re
 import secrets
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -301,6 +302,32 @@ class Call:
         self.transcript.append(how)
 
 
+class NotAnAnswer(WalkerError):
+    """What the caller typed is not something they can do at this point of the call."""
+
+
+def act(call: Call, entry: str) -> Call:
+    """Do what the caller typed, the same way at the keyboard and in a script: "" or "-" is silence,
+    "q" or "hangup" puts the phone down; at a Gather, keys are pressed ("4", "07911 123456#": spaces
+    ignored) and anything else is spoken; at a Record, "30" speaks for 30 s then presses #, "30h"
+    speaks for 30 s then hangs up, and "0" says nothing."""
+    entry = " ".join(entry.split())
+    keys = entry.replace(" ", "")
+    if entry.lower() in ("q", "hangup", "hang up"):
+        return call.hang_up()
+    if entry in ("", "-"):
+        return call.silence()
+    if call.waiting is not None and call.waiting.tag == "Record":
+        length = re.fullmatch(r"([0-9]{1,4}) ?s? ?(h|hangup|hang up)?", entry.lower())
+        if length is None:
+            raise NotAnAnswer(f"{entry!r} at a recording: give its length in seconds, e.g. 30 (then #) "
+                              "or 30h (then hang up)")
+        return call.record(int(length[1]), "hangup" if length[2] else "#")
+    if all(key in DTMF_KEYS for key in keys):
+        return call.press(keys)
+    return call.say_words(entry)
+
+
 def interactive_callee(input_fn: Callable[[str], str] = input, print_fn: Callable[[str], None] = print,
                        before: Callable[[], None] = lambda: None) -> Callable[[Call], None]:
     """A callee played in the terminal: the person a <Dial> reaches, or their answering machine."""
@@ -352,28 +379,12 @@ def play_interactive(
         call.start()
         while call.waiting is not None:
             show()
-            if call.waiting.tag == "Record":
-                seconds = input_fn("  seconds of message (0 = say nothing, q = hang up) [10]: ").strip() or "10"
-                if seconds.lower() == "q":
-                    call.hang_up()
-                elif seconds.isdigit() and int(seconds) == 0:
-                    call.silence()
-                elif seconds.isdigit():
-                    ends = {"": "#", "#": "#", "h": "hangup"}
-                    call.record(int(seconds), ask("  end with # or hang up? (#/h) [#]: ", ends))
-                else:
-                    print_fn("  please give a number of seconds")
-                continue
-            reply = input_fn("  your keys (or words, empty = silence, q = hang up): ").strip()
-            keys = reply.replace(" ", "")
-            if reply.lower() == "q":
-                call.hang_up()
-            elif not reply:
-                call.silence()
-            elif all(key in DTMF_KEYS for key in keys):
-                call.press(keys)
-            else:
-                call.say_words(reply)
+            prompt = ("  seconds of message, e.g. 30 (then #) or 30h (then hang up); 0 = say nothing, q = hang up: "
+                      if call.waiting.tag == "Record" else "  your keys (or words, empty = silence, q = hang up): ")
+            try:
+                act(call, input_fn(prompt))
+            except NotAnAnswer as problem:
+                print_fn(f"  {problem}")
     except EOFError:  # Ctrl-D puts the phone down
         call.hang_up()
     show()

@@ -2,6 +2,9 @@
 
     python -m scheduler          run for ever (the Procfile's `clock`)
     python -m scheduler --once   one pass of everything due, print what was done, exit
+    python -m scheduler --once --at "2026-12-07 11:00"
+                                 the same at a pretend London time, as the terminal phone's --at
+                                 (without --once, the clock starts at that time and runs on)
 
 `run_once(app)` does the same pass from Python. The database rows are the queue; the scheduler
 only ticks, so a restart loses nothing and several clock processes may run side by side. This
@@ -24,11 +27,11 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 from sqlalchemy.exc import OperationalError, TimeoutError as PoolTimeout
 
-from ivr import callbacks, outbox, retention, spool
+from ivr import callbacks, current_time, outbox, retention, spool
 from ivr.current_time import now as clock_now
 from ivr.db.engine import CLOCK
 from ivr.db.sessions import session_scope
-from ivr.hours import LONDON
+from ivr.hours import LONDON, from_london_text
 from scheduler.dispatch import Dispatcher, SendingRate
 
 log = logging.getLogger(__name__)
@@ -136,11 +139,21 @@ def build_scheduler(clock: Clock) -> BlockingScheduler:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scheduler", description="The helpline's clock process.")
     parser.add_argument("--once", action="store_true", help="run one pass of everything due, then exit")
+    parser.add_argument("--at", metavar="'YYYY-MM-DD HH:MM'",
+                        help="a pretend London time to run at, as the terminal phone's --at (for trying it out)")
     args = parser.parse_args(argv)
+    try:
+        pretend = from_london_text(args.at) if args.at is not None else None
+    except ValueError:
+        parser.error(f"--at: {args.at!r} is not a time; write it like 2026-12-07 11:00 (London time)")
 
     from ivr import create_app
 
     app = create_app(patience=CLOCK)
+    if pretend is not None:
+        if app.config["IVR_ENV"] == "production":  # a pretend future would send, expire and delete for real
+            parser.error("--at is for trying the service out; it is refused when IVR_ENV=production")
+        current_time.pretend(app, pretend, running=not args.once)
     clock = Clock(app)
     if args.once:
         print(json.dumps(clock.run_once()))

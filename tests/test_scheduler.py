@@ -19,6 +19,7 @@ from ivr.models import Callback, CallbackStatus, OptOut, Reminder, ReminderStatu
 from scheduler import Clock, build_scheduler, run_once
 from scheduler.dispatch import Dispatcher, SendingRate
 from tests.conftest import MOBILE, PUBLIC_URL, book, utc
+from tests.services import operator_env
 
 MONDAY = date(2026, 11, 30)
 BOOKED = utc(2026, 11, 26, 10)
@@ -380,6 +381,27 @@ def test_python_m_scheduler_once_runs_one_pass_and_prints_it(database_url, tmp_p
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert isinstance(json.loads(done.stdout), dict)
+
+
+def test_at_a_pretend_time_the_clock_sends_the_reminder_a_pretend_call_booked(database_url, tmp_path):
+    """The README's try-out: book by the terminal phone at a pretend time, then one pass of the clock
+    at a later pretend time sends the reminder, as commands in a terminal, with no database edits."""
+    env = operator_env({"DATABASE_URL": database_url, "SPOOL_DIR": str(tmp_path / "spool"), "LOG_FORMAT": "text"})
+
+    def run(*command: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, *command], env=env, cwd=tmp_path, capture_output=True, text=True,
+                              timeout=120)
+
+    # Thursday 6pm: a callback for Friday morning, texts agreed; the day-before text is already too late.
+    booked = run("-m", "flask", "--app", "ivr", "call", "--at", "2026-12-03 18:00", "--keys", "4,1,1,1,1,1")
+    assert "We'll call you on Friday the 4th of December, in the morning" in booked.stdout, booked.stderr
+    early = run("-m", "scheduler", "--once", "--at", "2026-12-04 07:59")
+    assert json.loads(early.stdout) == {}, early.stderr  # the hour-before text is due at 8am
+    due = run("-m", "scheduler", "--once", "--at", "2026-12-04 08:00")
+    assert json.loads(due.stdout) == {"simulated": 1}, due.stderr
+    assert "hour_before reminder 1 for callback 1 to **********456: simulated" in due.stderr
+    wrong = run("-m", "scheduler", "--once", "--at", "Friday")
+    assert wrong.returncode == 2 and "write it like 2026-12-07 11:00 (London time)" in wrong.stderr
 
 
 # --- a change made by staff reaches texts already claimed ---------------------------------------

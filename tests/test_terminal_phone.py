@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import subprocess
+import sys
+
+from sqlalchemy import select, update
 
 from ivr.models import Callback, Voicemail
+from tests.services import operator_env
 
 
 def test_a_scripted_call_books_a_callback_out_of_hours_from_a_withheld_number(runner, session):
@@ -50,3 +54,54 @@ def test_without_a_script_the_caller_answers_at_the_keyboard(runner):
 def test_a_pretend_time_must_be_a_time(runner):
     result = runner.invoke(args=["call", "--at", "Saturday morning", "--keys", "1"])
     assert result.exit_code != 0 and "2026-11-28 10:00" in result.output
+
+
+def test_the_transcript_holds_the_call_and_none_of_the_apps_log_lines(database_url, tmp_path):
+    env = operator_env({"DATABASE_URL": database_url, "SPOOL_DIR": str(tmp_path / "spool"), "LOG_FORMAT": "text"})
+    command = [sys.executable, "-m", "flask", "--app", "ivr", "call", "--at", "2026-11-28 10:00", "--keys", "3,3,1,20"]
+    played = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert played.returncode == 0, played.stderr
+    assert "We've got your message." in played.stdout
+    assert played.stderr == ""  # "call CA... from ***456", "voicemail 1 kept ..." stay out of the terminal
+    shown = subprocess.run([*command, "--show-log"], env=env, cwd=tmp_path, capture_output=True, text=True,
+                           timeout=120)
+    assert "INFO ivr.voice.routes: voicemail 2 kept for vcas" in shown.stderr
+
+
+def test_a_script_can_speak_at_a_recording_then_hang_up(runner, session):
+    result = runner.invoke(args=["call", "--at", "2026-11-28 10:00", "--keys", "3,3,1,30h"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "VCAS: Please leave your message after the beep. You can speak for up to 3 minutes." in result.output
+    assert lines[-2:] == ["caller: speaks for 30s, then hangs up", "  (call ended)"]
+    [voicemail] = session.scalars(select(Voicemail))
+    assert voicemail.duration_seconds == 30
+
+
+def test_a_recording_wants_a_length_in_seconds(runner):
+    result = runner.invoke(args=["call", "--at", "2026-11-28 10:00", "--keys", "3,3,1,hello"])
+    assert result.exit_code != 0 and "give its length in seconds, e.g. 30 (then #) or 30h" in result.output
+
+
+ANSWERS = ["4", "-", "1", "one", "07911 123456#", "yes", "2"]  # keys, silence, words, a number keyed with spaces
+
+
+def test_keys_and_words_mean_the_same_at_the_keyboard_as_in_a_script(runner, session):
+    scripted = runner.invoke(args=["call", "--from", "withheld", "--at", "2026-11-28 10:00",
+                                   "--keys", ",".join(ANSWERS)])
+    session.execute(update(Callback).values(status="cancelled"))  # so the second call books afresh
+    session.commit()
+    typed = runner.invoke(args=["call", "--from", "withheld", "--at", "2026-11-28 10:00"],
+                          input="\n".join(ANSWERS) + "\n")
+    assert scripted.exit_code == 0 and typed.exit_code == 0, scripted.output + typed.output
+    # (At the keyboard each line follows the prompt that asked for the answer.)
+    said = [[line[line.index("VCAS:"):] for line in result.output.splitlines() if "VCAS:" in line]
+            for result in (scripted, typed)]
+    assert said[0] == said[1]
+    assert "VCAS: You keyed oh seven nine one one, one two three, four five six. If that's right, press 1. " \
+           "To key it again, press 2." in said[0]
+    assert said[0][-4:] == ["VCAS: Thank you. We'll call you on Monday the 30th of November, in the morning, "
+                            "between 9am and 12 noon.", "VCAS: We'll call the number ending four five six.",
+                            "VCAS: We only send text reminders to the phone you're calling from, so we won't "
+                            "text that number.", "VCAS: Goodbye."]
+    assert len(session.scalars(select(Callback)).all()) == 2

@@ -8,25 +8,26 @@ a voicemail or a callback it books is stored in the configured database.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import contextvars
+from contextlib import nullcontext
 
 import click
 from flask import Flask
 from flask.cli import ScriptInfo
 from twilio.request_validator import RequestValidator
 
-from ivr import current_time
-from ivr.hours import LONDON
+from ivr import current_time, logs
+from ivr.hours import from_london_text
 from ivr.voice import outbound_cli
 from ivr.walker import (
     CALLER,
     DIAL_STATUSES,
-    DTMF_KEYS,
     Call,
     WalkerError,
+    act,
     play_interactive,
 )
 
@@ -49,31 +50,19 @@ def transport(app: Flask):
 
 def pretend_time(text: str) -> datetime:
     try:
-        return datetime.fromisoformat(text).replace(tzinfo=LONDON).astimezone(timezone.utc)
+        return from_london_text(text)
     except ValueError:
         raise click.BadParameter(f"{text!r} is not a time; write it like 2026-11-28 10:00 (London time)") from None
 
 
 def play_script(call: Call, script: list[str]) -> None:
-    """Answer each prompt with the next entry: keys, words, "-" for silence; seconds at a recording."""
+    """Answer each prompt with the next entry, as if typed at the keyboard (ivr.walker.act); the
+    phone is put down when the script runs out."""
     call.start()
     for entry in script:
         if call.waiting is None:
             break
-        if entry == "hangup":
-            call.hang_up()
-        elif call.waiting.tag == "Record":
-            seconds = entry.removesuffix("s")
-            if seconds.isdigit():
-                call.record(int(seconds))
-            else:
-                call.silence()
-        elif entry in ("", "-"):
-            call.silence()
-        elif all(key in DTMF_KEYS for key in entry):
-            call.press(entry)
-        else:
-            call.say_words(entry)
+        act(call, entry)
     call.hang_up()
 
 
@@ -82,22 +71,27 @@ def play_script(call: Call, script: list[str]) -> None:
               help='The caller\'s number, or "withheld".')
 @click.option("--at", "at", default=None, help='Pretend London time, e.g. "2026-11-28 10:00" (a Saturday).')
 @click.option("--keys", default=None,
-              help='Play without asking: comma-separated answers, e.g. "4,1,1,07911123456#,1,1,1". '
-                   'Words are spoken, "-" is silence, a number at a recording is its length in seconds.')
+              help='Play without asking: comma-separated answers, each as you would type it, e.g. '
+                   '"4,1,1,07911 123456#,1,1,1". Keys are pressed, words spoken, "-" is silence, "q" hangs up; '
+                   'at a recording "30" speaks for 30 s then presses #, "30h" then hangs up.')
+@click.option("--show-log", is_flag=True,
+              help="Print the app's log lines too (on stderr); without it only its errors show.")
 @click.option("--answer", type=click.Choice(DIAL_STATUSES), default="completed", show_default=True,
               help="With --keys: how a team's line answers when the call is put through.")
 @outbound_cli.options
-def call(from_number: str, at: str | None, keys: str | None, answer: str, callback_id: int | None = None,
-         **outbound: Any) -> None:
+def call(from_number: str, at: str | None, keys: str | None, answer: str, show_log: bool,
+         callback_id: int | None = None, **outbound: Any) -> None:
     """Play a call against the app in the terminal, as Twilio would."""
     app = click.get_current_context().ensure_object(ScriptInfo).load_app()
     # `flask` runs a command in the app's context; each step of the call must be a request of its
     # own, with its own `g` and database session, as under Twilio: so the call is played outside it.
-    if callback_id is not None:
-        wanted = outbound_cli.Outbound(callback_id, **outbound)
-        contextvars.Context().run(_play_outbound, app, at, keys, answer, wanted)
-    else:
-        contextvars.Context().run(_play, app, from_number, at, keys, answer)
+    # The transcript is the output: the app's log lines would land in the middle of it.
+    with nullcontext() if show_log else logs.only_errors():
+        if callback_id is not None:
+            wanted = outbound_cli.Outbound(callback_id, **outbound)
+            contextvars.Context().run(_play_outbound, app, at, keys, answer, wanted)
+        else:
+            contextvars.Context().run(_play, app, from_number, at, keys, answer)
 
 
 def _play_outbound(app: Flask, at: str | None, keys: str | None, answer: str, wanted) -> None:
@@ -109,8 +103,7 @@ def _play_outbound(app: Flask, at: str | None, keys: str | None, answer: str, wa
 
 def _play(app: Flask, from_number: str, at: str | None, keys: str | None, answer: str) -> None:
     if at:
-        moment = pretend_time(at)
-        app.config["CLOCK"] = lambda: moment
+        current_time.pretend(app, pretend_time(at))
     caller = None if from_number.lower() == "withheld" else from_number
     phone = Call(transport(app), caller, app.config.get("TWILIO_PHONE_NUMBER") or "+441642000000",
                 dial_outcome=answer)
