@@ -243,12 +243,13 @@ def _callbacks(session: Session, period: Period, teams: list[str]) -> tuple[list
         exists().where(CallAttempt.callback_id == Callback.id, CallAttempt.result == CallResult.NOT_GOOD_TIME))
     flag = lambda condition: case((condition, 1), else_=0)  # noqa: E731
     by_phone = Callback.call_sid.is_not(None)
-    rows = session.execute(
-        select(Callback.region, flag(by_phone), Callback.status, flag(or_(spoke_in_window, agreed_in_window)),
-               flag(not_safe), func.count())
-        .where(period.covers(Callback.created_at))
-        .group_by(Callback.region, flag(by_phone), Callback.status, flag(or_(spoke_in_window, agreed_in_window)),
-                  flag(not_safe))).all()
+    # Each callback's flags in a subquery, grouped outside it: PostgreSQL would not see two copies of
+    # a CASE with its own parameters as the same expression.
+    each = (select(Callback.region.label("region"), flag(by_phone).label("by_phone"), Callback.status.label("status"),
+                   flag(or_(spoke_in_window, agreed_in_window)).label("reached"), flag(not_safe).label("not_safe"))
+            .where(period.covers(Callback.created_at)).subquery())
+    grouped = (each.c.region, each.c.by_phone, each.c.status, each.c.reached, each.c.not_safe)
+    rows = session.execute(select(*grouped, func.count()).group_by(*grouped)).all()
     counts: dict[str, Counter] = defaultdict(Counter)
     for region, phone, status, reached, unsafe, count in rows:
         team = _team(region)
@@ -340,11 +341,11 @@ def _texts(session: Session, period: Period) -> list[Figure]:
                func.sum(case((and_(sent, Reminder.kind == TextKind.STAFF), 1), else_=0)))
         .select_from(Reminder).outerjoin(Callback, Callback.id == Reminder.callback_id)
         .where(period.covers(Reminder.due_at)).group_by(Callback.region)).all()
-    replies = session.execute(
-        select(Callback.region, InboundText.command == TextCommand.STOP, func.count())
+    replies = [(region, command == TextCommand.STOP, count) for region, command, count in session.execute(
+        select(Callback.region, InboundText.command, func.count())
         .select_from(InboundText).outerjoin(Callback, Callback.id == InboundText.callback_id)
         .where(period.covers(InboundText.received_at))
-        .group_by(Callback.region, InboundText.command == TextCommand.STOP)).all()
+        .group_by(Callback.region, InboundText.command))]
     return [
         _figure("texts_sent", "Texts sent", "Texts handed to Twilio (or recorded as simulated without an account) that "
                 "were due in the period: reminders and officers' replies. Held, cancelled and missed texts are not "
