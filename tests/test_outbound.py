@@ -133,7 +133,8 @@ def test_victim_says_not_now_chooses_another_day_and_their_texts_are_planned_for
     (victim,) = call.legs
     assert "That's fine." in " ".join(victim.transcript)
     assert "Thank you. We'll call you on Monday the 30th of November, in the afternoon" in victim.heard
-    assert "(not connected)" in call.transcript and "isn't a good time" in call.heard
+    assert "(not connected)" in call.transcript
+    assert "They chose another time: Monday the 30th of November, between 12 noon and 5pm." in call.heard
     session.expire_all()
     callback = session.get(Callback, callback_id)
     assert callback.window_start == at_london(2026, 11, 30, 12) and callback.texts_held is None
@@ -150,7 +151,8 @@ def test_victim_says_not_now_and_hangs_up_their_texts_are_held_as_for_not_safe(
                          useful_until=at_london(2026, 11, 30, 12), status="pending"))
     session.commit()
     call_now(officer, callback_id)
-    answer_as_officer(double, phone, "1", victim=victim_presses("2", "hangup"))
+    call = answer_as_officer(double, phone, "1", victim=victim_presses("2", "hangup"))
+    assert "They said it isn't a good time to talk. Their texts are held until you decide." in call.heard
     session.expire_all()
     callback = session.get(Callback, callback_id)
     assert callback.texts_held == "not_safe"

@@ -160,7 +160,10 @@ def outbound_dialled() -> str:
         outbound.record_result(db, attempt, DIAL_RESULTS.get(form("DialCallStatus", 16), CallResult.NO_ANSWER), now())
     outbound.end_attempt(db, attempt, now())
     _commit()
-    return str(hang_up(VoiceResponse(), "outbound_officer_result", result=attempt.result))
+    callback = _callback(attempt)
+    rebooked = attempt.result == CallResult.NOT_GOOD_TIME and callback.texts_held is None  # they chose a time
+    return str(hang_up(VoiceResponse(), "outbound_officer_result", result=attempt.result, rebooked=rebooked,
+                       **outbound.whose(callback)))
 
 
 # --- the victim's end -------------------------------------------------------------------------------
