@@ -90,6 +90,7 @@ def national_digits(e164: str) -> str:
     return phonenumbers.format_number(phonenumbers.parse(e164, "GB"), phonenumbers.PhoneNumberFormat.NATIONAL).replace(" ", "")
 
 
+@lru_cache(maxsize=4096)  # a page of the staff queue shows hundreds, and officers come back to it
 def for_staff(e164: str) -> str:
     """The number as staff read and dial it, spaced the national way, e.g. `07911 123456`."""
     try:
