@@ -325,3 +325,54 @@ def test_after_the_most_attempts_the_callback_needs_a_decision(client, officer, 
     queue = html.unescape(client.get("/staff/").get_data(as_text=True))
     flagged = queue[queue.index("Needs attention"):queue.index("Due today")]
     assert re.search(r"Called 2 times", flagged)
+
+
+@pytest.mark.parametrize(("path", "params"), [
+    ("/voice/outbound/officer?attempt=%C2%B2", {}),
+    ("/voice/outbound/officer/start?attempt=" + "9" * 5_000, {"Digits": "1"}),
+    ("/voice/outbound/victim?attempt=99999", {"AnsweredBy": "machine_end_beep"}),
+    ("/voice/outbound/victim?attempt={id}", {"AnsweredBy": "\x00" * 3}),
+    ("/voice/outbound/victim/good-time?attempt={id}", {"Digits": "²"}),
+    ("/voice/outbound/victim/day?attempt={id}&days=not-a-day", {"Digits": "1"}),
+    ("/voice/outbound/victim/window?attempt={id}&day=2026-13-40", {"Digits": "1"}),
+    ("/voice/outbound/dialled?attempt={id}", {"DialCallStatus": "ringing\x00"}),
+    ("/voice/outbound/status?attempt={id}&leg=nobody", {"CallStatus": "completed"}),
+    ("/voice/outbound/status?attempt={id}&leg=victim", {"CallStatus": "²", "CallSid": "not a sid"}),
+])
+def test_hostile_or_stale_requests_get_twiml_never_an_error(path, params, officer, make_callback, phone, session):
+    call_now(officer, make_callback())
+    (attempt,) = attempts(session)
+    answer = phone.twilio.post(path.format(id=attempt.id), params)
+    assert answer.status_code == 200 and answer.get_data(as_text=True).startswith("<?xml")
+
+
+def test_two_workers_pressing_call_now_at_the_same_moment_open_one_attempt(app, officer, make_callback, session):
+    """Both check the rule and find the line free; the database lets one of them store a live call."""
+    import threading
+
+    from ivr import outbound
+    from ivr.db.sessions import session_scope
+
+    callback_id = make_callback()
+    both_checked, outcomes = threading.Barrier(2, timeout=10), []
+
+    def worker():
+        with session_scope(app) as db:
+            callback, officer_row = db.get(Callback, callback_id), db.scalars(select(StaffUser)).first()
+            assert outbound.why_not_call(db, callback, officer_row, MONDAY_MORNING) is None
+            both_checked.wait()
+            try:
+                outbound.open_attempt(db, callback, officer_row, MONDAY_MORNING, override_window=False, simulated=True)
+                db.commit()
+                outcomes.append("placed")
+            except outbound.CallRefused:
+                db.rollback()
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert sorted(outcomes) == ["placed", "refused"]
+    assert len(attempts(session)) == 1
