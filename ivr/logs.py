@@ -25,6 +25,9 @@ from datetime import datetime, timezone
 
 # Loggers that would write what callers sent or where their recordings are, even at LOG_LEVEL=DEBUG.
 QUIETENED = ("twilio.http_client", "urllib3", "alembic.runtime.plugins")
+# APScheduler says "Running job ..." and "... executed successfully" for every tick (8 lines a
+# minute from each clock); the clock logs what a pass did itself, so only its problems are kept.
+ONLY_PROBLEMS = ("apscheduler",)
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
@@ -84,7 +87,7 @@ def configure(log_format: str, level: str) -> None:
         root.addHandler(handler)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     root.setLevel(level)
-    for chatty in QUIETENED:
+    for chatty in (*QUIETENED, *ONLY_PROBLEMS):
         logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
