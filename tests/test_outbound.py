@@ -213,6 +213,7 @@ def test_officer_who_does_not_start_the_call_rings_nobody(client, officer, make_
     call_now(officer, callback_id)
     second = attempts(session)[-1]
     assert second.ended_at is None
+    assert "A call is under way" in page_of(client, callback_id)  # seen on a refresh, no script needed
     status(phone.twilio, second.id, "officer", "no-answer", double.call_sids[-1])
     assert attempts(session)[-1].result == "officer_missed"
     assert "Not started: the officer's phone was not answered" in page_of(client, callback_id)
@@ -376,3 +377,27 @@ def test_two_workers_pressing_call_now_at_the_same_moment_open_one_attempt(app, 
         thread.join(timeout=20)
     assert sorted(outcomes) == ["placed", "refused"]
     assert len(attempts(session)) == 1
+
+
+def test_a_call_twilio_will_not_take_is_recorded_and_the_line_is_free_again(client, officer, make_callback, double,
+                                                                          session):
+    callback_id = make_callback()
+    double.queue(500, route="calls")
+    answer = html.unescape(call_now(officer, callback_id).get_data(as_text=True))
+    assert "The call could not be placed" in answer
+    (attempt,) = attempts(session)
+    assert attempt.result == "failed" and attempt.ended_at is not None
+    assert "The call could not be placed" in page_of(client, callback_id)
+    call_now(officer, callback_id)  # and "Call now" works again
+    assert len(double.calls) == 1 and attempts(session)[-1].ended_at is None
+    placed = double.calls[0].form
+    assert placed["StatusCallback"].startswith(PUBLIC_URL + "/voice/outbound/status")
+    assert placed["StatusCallbackEvent"] == ["initiated", "ringing", "answered", "completed"]
+
+
+def test_the_officer_can_hear_whose_callback_again_before_starting(officer, make_callback, double, phone):
+    call_now(officer, make_callback())
+    call = answer_as_officer(double, phone, "9")
+    assert call.heard.count("To call them now, press 1.") == 1 and "Sorry" not in call.heard
+    call.press("1")
+    assert call.dialled == [VICTIM]

@@ -55,7 +55,9 @@ def call_panel(callback: Callback) -> dict:
     unreached = sum(1 for attempt in attempts if attempt.result in outbound.UNREACHED)
     officers = dict(db.query(StaffUser.id, StaffUser.email)
                     .filter(StaffUser.id.in_({a.staff_id for a in attempts})).all()) if attempts else {}
+    work_number = _officer().work_number
     return {"refusal": refusal, "form": CallNowForm(formdata=None), "attempts": attempts,
+            "work_number_ending": last_digits(work_number) if work_number else None,
             "live": next((a for a in attempts if a.ended_at is None), None), "officers": officers,
             "results": outbound.RESULTS, "unreached": unreached,
             "max_attempts": current_app.config["CALLBACK_MAX_ATTEMPTS"],

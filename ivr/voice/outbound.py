@@ -123,6 +123,8 @@ def outbound_officer_start() -> str:
     if not _still_wanted(attempt):
         return str(hang_up(VoiceResponse(), "outbound_not_needed"))
     heard = answer(START, "19")
+    if heard.key == "9":
+        return _officer_menu(attempt, misses=misses())
     if heard.key != "1":
         def not_started() -> str:
             outbound.end_attempt(request_session(), attempt, now())
