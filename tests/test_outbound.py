@@ -401,3 +401,44 @@ def test_the_officer_can_hear_whose_callback_again_before_starting(officer, make
     assert call.heard.count("To call them now, press 1.") == 1 and "Sorry" not in call.heard
     call.press("1")
     assert call.dialled == [VICTIM]
+
+
+# --- from a voicemail ----------------------------------------------------------------------------------
+
+
+def voicemail_from(session, number: str | None) -> int:
+    from ivr.models import Voicemail
+
+    voicemail = Voicemail(recording_sid="RE" + "1" * 32, from_number=number, region="durham", duration_seconds=20,
+                          created_at=MONDAY_MORNING)
+    session.add(voicemail)
+    session.commit()
+    return voicemail.id
+
+
+def test_call_now_on_a_voicemail_books_the_window_we_are_in_and_calls_with_nothing_left_or_texted(
+        client, officer, double, phone, session):
+    from ivr.models import Voicemail
+
+    voicemail_id = voicemail_from(session, VICTIM)
+    page = f"/staff/voicemails/{voicemail_id}"
+    answer = officer.post(f"{page}/call", {}, page=page, follow_redirects=True)
+    assert "Your phone (ending 456) is ringing" in html.unescape(answer.get_data(as_text=True))
+    session.expire_all()
+    (callback,) = session.scalars(select(Callback))
+    assert (callback.phone_number, callback.region, callback.voicemail_ok, callback.texts_ok) == (
+        VICTIM, "durham", False, False)
+    assert callback.window_start <= MONDAY_MORNING < callback.window_end
+    assert session.get(Voicemail, voicemail_id).status == "actioned"
+    call = answer_as_officer(double, phone, "1", victim=victim_presses(answered_by="machine_end_beep"))
+    assert [line for line in call.legs[0].transcript if line.startswith("VCAS")] == []  # no voicemail agreed
+    assert attempts(session)[0].result == "machine"
+
+
+def test_call_now_is_not_offered_on_a_withheld_voicemail(client, officer, double, session):
+    voicemail_id = voicemail_from(session, None)
+    page = f"/staff/voicemails/{voicemail_id}"
+    assert "“Call now” is not available:</strong> The message came from a withheld number" in html.unescape(
+        client.get(page).get_data(as_text=True))
+    officer.post(f"{page}/call", {}, page=page)
+    assert double.calls == [] and session.scalars(select(Callback)).all() == []

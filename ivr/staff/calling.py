@@ -1,6 +1,6 @@
-"""Calling a victim back through the service: "Call now" on a callback's page, the call in
-progress and every attempt's result there (a refresh shows the latest), and each officer's work
-number, which the service rings first."""
+"""Calling a victim back through the service: "Call now" on a callback's page (and on a voicemail
+that left a number we call), the call in progress and every attempt's result there (a refresh
+shows the latest), and each officer's work number, which the service rings first."""
 
 from __future__ import annotations
 
@@ -11,15 +11,17 @@ from wtforms.validators import InputRequired, Length, ValidationError
 
 from flask_wtf import FlaskForm
 
-from ivr import current_time, outbound
+from ivr import callbacks, current_time, outbound
 from ivr.db.sessions import request_session
 from ivr.gateway import CallNotPlaced
-from ivr.models import Callback, StaffUser
-from ivr.phone import callable_number, last_digits, mask
+from ivr.hours import london
+from ivr.models import Callback, NumberSource, StaffUser, Voicemail
+from ivr.phone import callable_number, is_mobile, last_digits, mask
 from ivr.staff import bp
 from ivr.staff.audit import audit
 from ivr.staff.forms import NUMBER_EXAMPLES, REFUSED_NUMBERS
 from ivr.staff.security import admin_required
+from ivr.staff.voicemails import note_callback_booked
 from ivr.call_now import place
 
 
@@ -72,28 +74,84 @@ def call_now(callback_id: int):
     if callback is None:
         abort(404)
     form = CallNowForm()
-    back = redirect(url_for("staff.callback_page", callback_id=callback.id) + "#call-heading", 303)
+    back = redirect(url_for("staff.callback_page", callback_id=callback.id, _anchor="call-heading"), 303)
     if not form.validate_on_submit():
         flash("The form had expired; press “Call now” again.", "error")
         return back
+    _place_and_say(callback, bool(form.outside_window.data))
+    return back
+
+
+def _place_and_say(callback: Callback, override_window: bool) -> None:
+    """Place the call, and flash what the officer should do next (or why nothing was placed)."""
     officer = _officer()
     try:
-        attempt = place(callback, officer, override_window=bool(form.outside_window.data))
+        attempt = place(callback, officer, override_window=override_window)
     except outbound.CallRefused as refused:
-        db.rollback()
+        request_session().rollback()
         flash(f"Not called: {refused.refusal.words}", "error")
-        return back
+        return
     except CallNotPlaced:
         flash("The call could not be placed: Twilio did not take it. It is recorded below; try again in a "
               "moment.", "error")
-        return back
+        return
     if attempt.simulated:
         flash(f"No Twilio account is set up, so nothing was dialled. Play both ends of this call in a "
               f"terminal: flask --app ivr call --outbound {callback.id}", "info")
     else:
         flash(f"Your phone (ending {last_digits(officer.work_number)}) is ringing. Answer it and press 1 to call "
               "them. Refresh this page to see how the call goes.", "success")
-    return back
+
+
+# --- from a voicemail -----------------------------------------------------------------------------
+
+
+def window_now(now) -> callbacks.Slot | None:
+    """The callback window we are in now (today's morning or afternoon), if any."""
+    helpline = current_app.extensions["helpline"]
+    today = london(now).date()
+    return next((s for w in helpline.callback_windows if (s := callbacks.slot(today, w)).starts <= now < s.ends), None)
+
+
+@bp.app_template_global()
+def voicemail_call_refused(voicemail: Voicemail) -> str | None:
+    """Why "Call now" is not offered on this voicemail; None when it is."""
+    if callable_number(voicemail.from_number)[0] is None:
+        return ("The message came from a withheld number, or one the service does not call: listen for the "
+                "number they gave, and book a callback.")
+    if window_now(current_time.now()) is None:
+        return "It is outside the callback windows: book a callback for a time that suits them."
+    return None
+
+
+@bp.post("/voicemails/<int:voicemail_id>/call")
+def call_voicemail(voicemail_id: int):
+    """Call back the person who left a message, now: a callback for the window we are in (no
+    voicemail and no texts: they have said neither is safe), booked from the message, then "Call now"."""
+    db, now = request_session(), current_time.now()
+    voicemail = db.get(Voicemail, voicemail_id)
+    if voicemail is None:
+        abort(404)
+    page = redirect(url_for("staff.voicemail_page", voicemail_id=voicemail.id), 303)
+    if not CallNowForm().validate_on_submit():
+        flash("The form had expired; press “Call now” again.", "error")
+        return page
+    if (refused := voicemail_call_refused(voicemail)) is not None:
+        flash(f"Not called: {refused}", "error")
+        return page
+    number, window = callable_number(voicemail.from_number)[0], window_now(now)
+    booked = callbacks.book_callback(
+        db, region=voicemail.region, phone_number=number, number_source=NumberSource.CALLER,
+        is_mobile=is_mobile(number), starts=window.starts, ends=window.ends, voicemail_ok=False, texts_ok=False,
+        now=now, created_by_id=current_user.id)
+    if not booked.already:
+        note_callback_booked(db, voicemail, booked.callback_id, now=now, staff_id=current_user.id)
+        audit("update", "voicemail", voicemail.id, f"callback {booked.callback_id} booked from it to call now")
+        audit("create", "callback", booked.callback_id, f"from voicemail {voicemail.id}, to call now")
+    db.commit()
+    callback = db.get(Callback, booked.callback_id)
+    _place_and_say(callback, override_window=False)
+    return redirect(url_for("staff.callback_page", callback_id=callback.id, _anchor="call-heading"), 303)
 
 
 def _work_number_page(user: StaffUser, form: WorkNumberForm, action: str, status: int = 200):
