@@ -49,6 +49,7 @@ def test_the_page_says_what_happened_in_words_and_shows_the_words_of_each_text(c
                                                                             session, twilio):
     callback_id = make_callback(day=date(2026, 12, 1))
     twilio.post("/sms/incoming", {"MessageSid": "SM" + "1" * 32, "From": MOBILE, "Body": "Yes"})
+    assert "Confirmed (they replied YES)" in page_of(client, callback_id)
     twilio.post("/sms/incoming", {"MessageSid": "SM" + "2" * 32, "From": MOBILE, "Body": "Can you ring after 3"})
     officer.post(f"/staff/callbacks/{callback_id}/reschedule", {"day": "2026-12-02", "window": "afternoon"},
                  page=f"/staff/callbacks/{callback_id}")

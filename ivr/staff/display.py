@@ -12,7 +12,7 @@ from ivr import closures, current_time, replies, wording
 from ivr.db.sessions import request_session
 from ivr.helpline import CallbackWindow
 from ivr.hours import london
-from ivr.models import DeliveryStatus, EventKind, ReminderStatus, TextCommand
+from ivr.models import CallbackStatus, DeliveryStatus, EventKind, ReminderStatus, TextCommand
 from ivr.phone import for_staff
 from ivr.staff import bp
 
@@ -38,6 +38,19 @@ def day_name(day: date) -> str:
 def window(callback) -> str:
     """A callback's window: `Mon 30 Nov, 9am–12 noon`."""
     return wording.window(callback.window_start, callback.window_end, today())
+
+
+CALLBACK_STATUSES = {
+    CallbackStatus.BOOKED: "Booked", CallbackStatus.CONFIRMED: "Confirmed (they replied YES)",
+    CallbackStatus.REARRANGE: "To rearrange (they replied CHANGE)", CallbackStatus.OVERDUE: "Overdue",
+    CallbackStatus.COMPLETED: "Completed", CallbackStatus.CANCELLED: "Cancelled",
+}
+
+
+@bp.app_template_filter("callback_status")
+def callback_status(status: str) -> str:
+    """Where a callback stands, in words: `To rearrange (they replied CHANGE)`, not `Rearrange`."""
+    return CALLBACK_STATUSES.get(status, status.capitalize())
 
 
 @bp.app_template_filter("phone")
