@@ -126,6 +126,8 @@ def test_filter_by_region_status_and_mine(queue, make_callback, session, staff_l
     ("?number=4%C2%B2%C2%B2", "by its last digits"),
     ("?from=2026-02-30", "The “from” date must be a real date"),
     ("?to=tomorrow", "The “to” date must be a real date"),
+    ("?to=9999-12-31", "The “to” date must be a real date"),
+    ("?from=0001-01-01", "The “from” date must be a real date"),
     ("?from=2026-12-05&to=2026-12-01", "The “from” date is after the “to” date"),
     ("?upcoming_page=0", "The page number must be a whole number"),
     ("?due_page=x", "The page number must be a whole number"),

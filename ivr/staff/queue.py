@@ -50,6 +50,8 @@ STATUS_LABELS = {"open": "Open (not completed or cancelled)", "all": "All"}
 SHORTEST_SEARCH = 3
 _LAST_DIGITS = re.compile(f"[0-9]{{{SHORTEST_SEARCH},15}}")  # ASCII digits only ("²".isdigit() is true)
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# A day beyond these is a typing slip (and year 9999's next midnight cannot be computed).
+SENSIBLE_DAYS = (date(2000, 1, 1), date(2999, 12, 31))
 
 
 def attention(callback: Callback, now: datetime, called_too_often: Collection[int] = ()) -> list[str]:
@@ -108,8 +110,8 @@ def _day(param: str, name: str, errors: list[str]) -> date | None:
     if not typed:
         return None
     try:
-        if _DATE.fullmatch(typed):
-            return date.fromisoformat(typed)
+        if _DATE.fullmatch(typed) and SENSIBLE_DAYS[0] <= (day := date.fromisoformat(typed)) <= SENSIBLE_DAYS[1]:
+            return day
     except ValueError:
         pass
     errors.append(f"The “{name}” date must be a real date, like 2026-12-01.")
