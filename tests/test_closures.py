@@ -33,7 +33,7 @@ def test_a_day_already_past_is_a_form_error(admin, session, day):
                           page="/staff/admin/closures")
     page = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert "That date has passed. Give today (2026-12-03) or a later date." in page
+    assert "That date has passed. Give today (Thursday 3 December) or a later date." in page
     assert 'aria-invalid="true"' in page  # on the date field itself
     assert closed_days(session) == []
 
@@ -42,7 +42,9 @@ def test_today_can_still_be_closed(admin, session, client):
     response = admin.post("/staff/admin/closures", {"day": "2026-12-03"}, page="/staff/admin/closures")
     assert response.status_code == 303
     assert closed_days(session) == ["2026-12-03"]
-    assert "It was already closed" not in client.get("/staff/admin/closures").get_data(as_text=True)
+    page = client.get("/staff/admin/closures").get_data(as_text=True)
+    assert "It was already closed" not in page
+    assert "The office is closed on Thursday 3 December." in page  # this year's date, without its year
 
 
 @pytest.mark.parametrize("day, why", [

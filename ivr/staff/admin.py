@@ -19,6 +19,7 @@ from ivr.logs import security_event
 from ivr.models import StaffUser
 from ivr.staff import accounts, bp
 from ivr.staff.audit import audit
+from ivr.staff.display import day_name
 from ivr.staff.forms import ActionForm, ClosedNowForm, ClosureForm, NewAccountForm, ResetPasswordForm
 from ivr.staff.security import admin_required
 
@@ -55,11 +56,11 @@ def add_closure():
         closed_anyway = closure_store.close_on(request_session(), current_app.extensions["helpline"], day,
                                                form.reason.data or "", today)
     except closure_store.ClosureInThePast:
-        form.day.errors.append(f"That date has passed. Give today ({today.isoformat()}) or a later date.")
+        form.day.errors.append(f"That date has passed. Give today ({day_name(today)}) or a later date.")
         return _closures_page(form, 400)
     audit("create", "closure", detail=day.isoformat())
     request_session().commit()
-    flash(f"The office is closed on {day:%A} {day.day} {day:%B %Y}."
+    flash(f"The office is closed on {day_name(day)}."
           + (f" It was already closed that day ({closed_anyway}), so callers hear nothing different; the closure "
              f"is kept in case that changes." if closed_anyway else ""), "success")
     return redirect(url_for("staff.closures"), 303)
@@ -75,7 +76,7 @@ def remove_closure(day: str):
     if closure_store.remove_closure(request_session(), when):
         audit("delete", "closure", detail=when.isoformat())
         request_session().commit()
-        flash(f"The office is open again on {when:%A} {when.day} {when:%B %Y}.", "success")
+        flash(f"The office is open again on {day_name(when)}.", "success")
     return redirect(url_for("staff.closures"), 303)
 
 
