@@ -20,7 +20,7 @@ def register(app: Flask) -> None:
     from ivr.staff.cli import staff
     from ivr.voice.phone_cli import call
 
-    for command in (init_db, closures, staff, call):
+    for command in (init_db, closures, staff, call, places):
         app.cli.add_command(command)
 
 
@@ -30,6 +30,35 @@ def init_db() -> None:
     """Create the database schema, or upgrade it to the newest version (safe to run twice)."""
     upgrade(current_app.config["DATABASE_URL"])
     click.echo("The database schema is up to date.")
+
+
+places = AppGroup("places", help="The gazetteer: the places callers may name, and the team for each.")
+
+
+@places.command("import")
+@click.argument("ipn_csv", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="Where to write the gazetteer (default: the one the helpline file names).")
+@with_appcontext
+def import_places(ipn_csv: str, out: str | None) -> None:
+    """Write the gazetteer from the ONS Index of Place Names CSV, keeping the helpline's council areas."""
+    from pathlib import Path
+
+    import tomllib
+
+    from ivr.places import import_ipn
+
+    helpline_file = Path(current_app.config["HELPLINE_CONFIG"])
+    with open(helpline_file, "rb") as file:
+        gazetteer = tomllib.load(file).get("places", {}).get("gazetteer", "places.tsv")
+    target = Path(out) if out else helpline_file.parent / gazetteer
+    areas = [area for region in current_app.extensions["helpline"].regions for area in region.council_areas]
+    try:
+        counts = import_ipn(ipn_csv, areas, target, london(current_time.now()).date())
+    except (ValueError, KeyError, UnicodeDecodeError) as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Wrote {sum(counts.values())} places to {target}: "
+               + ", ".join(f"{area} {counts[area]}" for area in areas) + ". Restart the app to use them.")
 
 
 closures = AppGroup("closures", help="Days the office is closed, and the emergency 'closed now' switch.")

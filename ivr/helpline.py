@@ -11,10 +11,25 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 
+from rapidfuzz import fuzz, process
+
 from ivr.hours import OfficeHours
 from ivr.phone import parse_uk
+from ivr.places import read_gazetteer
 
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+# A place said right after one of these is where the caller is ("my name is Stanley and I live in
+# Redcar": Redcar).
+_WHERE_WORDS = frozenset({"in", "from", "near", "at", "around", "outside", "by", "of"})
+# Words too common to be a misheard place name on their own.
+_EVERYDAY_WORDS = frozenset({
+    "a", "i", "i'm", "im", "in", "from", "near", "at", "around", "by", "of", "the", "and", "my", "me",
+    "is", "it", "it's", "live", "living", "name", "called", "please", "yes", "no", "not", "sure", "um",
+    "er", "erm", "uh", "so", "just", "near", "to", "for", "on", "we", "our", "you", "there", "here",
+    "need", "want", "some", "help", "support", "team", "area", "place", "town", "village", "city",
+})
+_LONGEST_PLACE_WORDS = 5  # "Saltburn by the Sea", "Skelton in Cleveland"
 
 
 def normalise_words(text: str) -> str:
@@ -29,7 +44,16 @@ class Region:
     name: str
     spoken_name: str
     line: str  # E.164
-    places: tuple[str, ...]
+    places: tuple[str, ...]  # local forms and misrecognitions, beside the gazetteer's names
+    council_areas: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlaceHeard:
+    """A place the caller named: in one team's area, or outside the helpline's (region None)."""
+
+    name: str  # the place, as the gazetteer or helpline file spells it
+    region: Region | None
 
 
 @dataclass(frozen=True)
@@ -50,7 +74,9 @@ class Helpline:
     ring_seconds: int
     voicemail_max_seconds: int
     callback_windows: tuple[CallbackWindow, ...]
-    _places: tuple[tuple[str, Region], ...] = field(repr=False, default=())
+    place_hints: tuple[str, ...] = ()  # the places, as words for the speech recogniser
+    _places: dict[str, PlaceHeard] = field(repr=False, default_factory=dict)  # by normalised name
+    _general: tuple[str, ...] = field(repr=False, default=())  # "not sure", "general support", ...
 
     def region(self, region_id: str) -> Region | None:
         return next((r for r in self.regions if r.id == region_id), None)
@@ -59,12 +85,43 @@ class Helpline:
         return next((r for r in self.regions if r.key == key), None)
 
     def region_for_speech(self, words: str) -> Region | None:
-        """The region whose place name the caller said (the longest name heard wins)."""
+        """The team for the place the caller named, else the general line if they asked for it."""
+        place = self.place_for_speech(words)
+        if place is not None:
+            return place.region
         heard = f" {normalise_words(words)} "
-        for place, region in self._places:
-            if f" {place} " in heard:
-                return region
-        return None
+        return self.default_region if any(f" {w} " in heard for w in self._general) else None
+
+    def place_for_speech(self, words: str) -> PlaceHeard | None:
+        """The place the caller named, forgiving a misheard name: a place said after "in", "from" or
+        "near" first, then an exact name before a near one, then the longest."""
+        said = normalise_words(words).split()
+        best, best_rank = None, None
+        taken: set[int] = set()  # words already part of a longer place ("Skelton in Cleveland")
+        for size in range(min(_LONGEST_PLACE_WORDS, len(said)), 0, -1):
+            for start in range(len(said) - size + 1):
+                span = range(start, start + size)
+                if taken.issuperset(span):
+                    continue
+                phrase = " ".join(said[start:start + size])
+                heard, exact = self._places.get(phrase), True
+                if heard is None:
+                    heard, exact = self._misheard(phrase, said[start:start + size]), False
+                if heard is None:
+                    continue
+                taken.update(span)
+                rank = (start > 0 and said[start - 1] in _WHERE_WORDS, exact, len(phrase), start)
+                if best_rank is None or rank > best_rank:
+                    best, best_rank = heard, rank
+        return best
+
+    def _misheard(self, phrase: str, words: list[str]) -> PlaceHeard | None:
+        """The place a phrase is close to ("Spennymore", "Guisbrough"), if it is close enough."""
+        if len(phrase.replace(" ", "")) < 4 or words[0] in _EVERYDAY_WORDS or words[-1] in _EVERYDAY_WORDS:
+            return None
+        cutoff = 90 if len(phrase) <= 6 else 85  # one letter in five is already another word
+        found = process.extractOne(phrase, self._places.keys(), scorer=fuzz.ratio, score_cutoff=cutoff)
+        return self._places[found[0]] if found else None
 
     def callback_window(self, window_id: str) -> CallbackWindow | None:
         return next((w for w in self.callback_windows if w.id == window_id), None)
@@ -84,12 +141,11 @@ def load_helpline(path: str | Path) -> Helpline:
         if line is None:
             raise ValueError(f"{path}: region {entry['id']!r} has an invalid UK line {entry['line']!r}")
         regions.append(Region(entry["id"], str(entry["key"]), entry["name"], entry.get("spoken_name", entry["name"]),
-                              line, tuple(entry.get("places", ()))))
+                              line, tuple(entry.get("places", ())), tuple(entry.get("council_areas", ()))))
     defaults = [r for r, e in zip(regions, raw["regions"]) if e.get("default")]
     if len(defaults) != 1:
         raise ValueError(f"{path}: exactly one region must have default = true")
-    places = sorted(((normalise_words(p), r) for r in regions for p in (*r.places, r.name)),
-                    key=lambda pair: -len(pair[0]))
+    places, hints = _places(Path(path), raw.get("places", {}), regions, defaults[0])
     hours = raw["hours"]
     return Helpline(
         regions=tuple(regions),
@@ -103,5 +159,36 @@ def load_helpline(path: str | Path) -> Helpline:
             CallbackWindow(w["id"], str(w["key"]), time.fromisoformat(w["starts"]), time.fromisoformat(w["ends"]))
             for w in raw["callback_windows"]
         ),
-        _places=tuple(places),
+        place_hints=hints,
+        _places=places,
+        _general=tuple(normalise_words(p) for p in defaults[0].places),
     )
+
+
+def _places(path: Path, settings: dict, regions: list[Region], general: Region) -> tuple[dict[str, PlaceHeard], tuple[str, ...]]:
+    """Every place a caller may name, by its normalised name: the gazetteer's settlements, each
+    council area and team by name, the teams' local forms, and places outside the area. A name two
+    teams share picks neither."""
+    by_council = {council: region for region in regions for council in region.council_areas}
+    named: list[tuple[str, Region | None]] = [(council, region) for council, region in by_council.items()]
+    if gazetteer := settings.get("gazetteer"):
+        for place, council in read_gazetteer(path.parent / gazetteer):
+            if council not in by_council:
+                raise ValueError(f"{path}: {gazetteer} names {council!r}, which no region's council_areas has")
+            named.append((place, by_council[council]))
+    # The speech recogniser is told the council areas and the gazetteer's places (Twilio takes up to
+    # 500 hints); not the misrecognitions, which would teach it the mistakes.
+    hints = tuple(dict.fromkeys(" ".join(re.sub(r"[^A-Za-z' ]", " ", place).split()) for place, _ in named))
+    named += [(p, r) for r in regions if r is not general for p in (*r.places, r.name)]
+    named += [(general.name, general)]
+    named += [(p, None) for p in settings.get("outside", ())]
+    places: dict[str, PlaceHeard] = {}
+    shared: set[str] = set()
+    for place, region in named:
+        key = normalise_words(place)
+        if key in places and places[key].region is not region:
+            shared.add(key)
+        places.setdefault(key, PlaceHeard(place, region))
+    for key in shared:
+        del places[key]
+    return places, hints

@@ -31,15 +31,18 @@ def digits_from_speech(speech: str) -> str:
 
 
 def key_from_speech(speech: str, words: Mapping[str, tuple[str, ...]]) -> str | None:
-    """The key a spoken answer stands for: a lone number ("two", "press 2"), else the longest phrase heard."""
+    """The key a spoken answer stands for: a lone number ("two", "press 2"), else the phrase heard
+    with the most words, then the longest: in "can someone ring me", "ring me" outweighs "someone",
+    and in "I want to know what restorative justice is", "restorative justice" outweighs "what"."""
     heard = normalise_words(speech)
     meaningful = [word for word in heard.split() if word not in _FILLER]
     if len(meaningful) == 1 and (key := digits_from_speech(meaningful[0])) and len(key) == 1:
         return key
     padded = f" {heard} "
-    best, best_length = None, 0
+    best, best_weight = None, (0, 0)
     for key, phrases in words.items():
-        for phrase in phrases:
-            if len(phrase) > best_length and f" {normalise_words(phrase)} " in padded:
-                best, best_length = key, len(phrase)
+        for phrase in map(normalise_words, phrases):
+            weight = (len(phrase.split()), len(phrase))
+            if weight > best_weight and f" {phrase} " in padded:
+                best, best_weight = key, weight
     return best

@@ -34,3 +34,21 @@ def test_a_spoken_answer_stands_for_a_key(said, key):
 )
 def test_spoken_digits(said, digits):
     assert digits_from_speech(said) == digits
+
+
+@pytest.mark.parametrize(
+    ("said", "key"),
+    [
+        ("I want to know what restorative justice is", "1"),
+        ("can someone ring me", "4"),
+        ("could somebody call me back", "4"),
+        ("I'd like to speak to someone", "3"),
+        ("how does a referral work", "2"),
+        ("what", "9"),
+        ("say that again", "9"),
+    ],
+)
+def test_the_main_menu_hears_phrases_not_single_words(said, key):
+    from ivr.prompts import load_prompts
+
+    assert key_from_speech(said, load_prompts().listening("main").words) == key

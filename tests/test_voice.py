@@ -189,6 +189,30 @@ def test_in_hours_the_region_chosen_by_key_or_place_is_rung(phone, session, choo
 
 
 @pytest.mark.parametrize(
+    ("said", "region"),
+    [("Loftus", "cleveland"), ("I live in Peter Lee", "durham"), ("Spennymore", "durham"),
+     ("My name is Stanley and I live in Redcar", "cleveland"), ("I need support in Durham", "durham")],
+)
+def test_a_town_or_village_named_in_its_own_words_reaches_its_team(phone, said, region):
+    call = phone.ring().press("3")
+    hints = call.waiting.get("hints").split(", ")
+    assert {"Loftus", "Peterlee", "Chester le Street", "Skelton in Cleveland"} <= set(hints) and len(hints) <= 500
+    assert call.say_words(said).dialled == [LINES[region]]
+
+
+@pytest.mark.parametrize("at", [MONDAY_MORNING, SATURDAY])
+def test_a_caller_who_names_a_place_outside_the_area_is_told_the_general_line_can_help(phone, session, at):
+    call = phone.ring(at=at).press("3").say_words("I live in Sunderland")
+    assert "That's outside the area our local teams cover." in call.heard
+    assert "The Victim Care and Advice Service can still help you, wherever you live." in call.heard
+    if at == MONDAY_MORNING:
+        assert call.dialled == [LINES["vcas"]]
+    else:
+        assert call.dialled == [] and CLOSED_MENU in call.heard
+    assert stored(session, Call)[0].region == "vcas"
+
+
+@pytest.mark.parametrize(
     ("at", "is_open"),
     [
         (at_london(2026, 11, 30, 8, 59, 59), False),  # a second before Monday's opening

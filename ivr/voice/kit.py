@@ -104,6 +104,7 @@ class Menu:
     endpoint: str  # the step that hears the answer
     number_entry: bool = False  # many keys ended by #, rather than one key
     reads_back_a_number: bool = False  # says the caller's own digits: built for them alone, never kept
+    hears_places: bool = False  # the speech recogniser is told the helpline's place names
 
 
 @dataclass(frozen=True)
@@ -137,17 +138,30 @@ def ask(
     action = url_for(menu.endpoint, **(state or {}), miss=misses or None)
     says = (*before, *((hint,) if hint else ()), menu.prompt)
     build = _build_menu.__wrapped__ if menu.reads_back_a_number else _build_menu
-    return build(prompts(), menu, says, tuple(sorted((context or {}).items())), action)
+    places = helpline().place_hints if menu.hears_places else ()
+    return build(prompts(), menu, says, tuple(sorted((context or {}).items())), action, places)
+
+
+MAX_HINTS = 500  # Twilio's limit on a Gather's hints (each at most 100 characters)
+
+
+def speech_hints(listening_hints: str, places: tuple[str, ...]) -> str | None:
+    """The hints for a Gather: the menu's own, then the places, within Twilio's limits."""
+    hints = [h.strip() for h in listening_hints.split(",") if h.strip()]
+    hints += [p for p in places if p not in hints]
+    return ", ".join(h[:100] for h in hints[:MAX_HINTS]) or None
 
 
 # Most steps of most calls ask one of a few menus, the same words for every caller: each is built
 # once per worker (a menu that reads back a caller's number is built afresh and not kept).
 @lru_cache(maxsize=1024)
-def _build_menu(words: Prompts, menu: Menu, says: tuple[str, ...], context: tuple, action: str) -> str:
+def _build_menu(words: Prompts, menu: Menu, says: tuple[str, ...], context: tuple, action: str,
+                places: tuple[str, ...] = ()) -> str:
     response = VoiceResponse()
     keys = {"finish_on_key": "#", "timeout": 10} if menu.number_entry else {"num_digits": 1}
     gather = response.gather(input="dtmf speech", action=action, method="POST", language=words.language,
-                             hints=words.listening(menu.listen).hints or None, speech_timeout="auto", **keys)
+                             hints=speech_hints(words.listening(menu.listen).hints, places),
+                             speech_timeout="auto", **keys)
     for name in says:
         for line in words.lines(name, **dict(context)):
             gather.say(line, voice=words.voice, language=words.language)
@@ -206,9 +220,11 @@ def office_opening() -> dict[str, Any]:
     return context
 
 
-def put_through(region: Region, intro: str = "putting_through") -> str:
+def put_through(region: Region, intro: str = "putting_through", before: tuple[str, ...] = ()) -> str:
     """Ring the region's line for a bounded time; the dial step hears how it went."""
-    response = speak(VoiceResponse(), intro, region=region)
+    response = VoiceResponse()
+    for name in (*before, intro):
+        speak(response, name, region=region)
     dial(response, region, url_for("voice.dialled", region=region.id))
     return str(response)
 

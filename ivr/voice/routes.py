@@ -40,7 +40,7 @@ from ivr.voice.kit import (
 log = logging.getLogger(__name__)
 
 MAIN = Menu("main_menu", "main", "voice.main")
-REGION = Menu("region_menu", "region", "voice.region")
+REGION = Menu("region_menu", "region", "voice.region", hears_places=True)
 
 
 def _note(choice: CallChoice) -> None:
@@ -106,11 +106,17 @@ def _region_said(speech: str) -> str | None:
 
 @step("/region")
 def region() -> str:
-    """Put the caller through to the team they chose by key or place name, or offer the closed menu."""
+    """Put the caller through to the team they chose by key or place name, or offer the closed menu;
+    a caller who names a place outside the area is told kindly that the general line can help."""
     heard = answer(REGION, {r.key for r in helpline().regions} | {"9"}, understand=_region_said)
     if heard.key == "9":
         return region_menu(misses=misses())
-    chosen = helpline().region_for_key(heard.key or "")
+    chosen, before = helpline().region_for_key(heard.key or ""), ()
+    speech = form("SpeechResult", 300)
+    if chosen is None and not form("Digits", 32) and speech:
+        place = helpline().place_for_speech(speech)
+        if place is not None and place.region is None:
+            chosen, before = helpline().default_region, ("outside_area",)
     if chosen is None:
         return retry(heard, region_menu)
     if sid := call_sid():
@@ -118,8 +124,8 @@ def region() -> str:
         request_session().commit()
     if office_hours().is_open(now()):
         _note(CallChoice.PUT_THROUGH)
-        return put_through(chosen)
-    return closed_menu(chosen)
+        return put_through(chosen, before=before)
+    return closed_menu(chosen, before=before)
 
 
 @step("/dialled")
