@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from ivr.models import (Call, Callback, CallbackEvent, CallbackStatus, InboundText, Reminder, SignInFailure, Voicemail,
+from ivr.models import (Call, CallAttempt, Callback, CallbackEvent, CallbackStatus, InboundText, Reminder, SignInFailure, Voicemail,
                         VoicemailEvent)
 
 BATCH = 500
@@ -71,6 +71,10 @@ def anonymise_closed_callbacks(session: Session, now: datetime, days: int, summa
             return
         session.execute(update(Reminder).where(Reminder.callback_id.in_(ids)).values(to_number=REDACTED, body=None))
         session.execute(update(CallbackEvent).where(CallbackEvent.callback_id.in_(ids)).values(detail=""))
+        # The calls placed for them: ended (one left live would hold the redacted "number"), then redacted.
+        session.execute(update(CallAttempt).where(CallAttempt.callback_id.in_(ids), CallAttempt.ended_at.is_(None))
+                        .values(ended_at=now))
+        session.execute(update(CallAttempt).where(CallAttempt.callback_id.in_(ids)).values(to_number=REDACTED))
         summary.texts_anonymised += session.execute(
             update(InboundText).where(InboundText.callback_id.in_(ids), InboundText.anonymised_at.is_(None))
             .values(from_number=REDACTED, body="", anonymised_at=now)).rowcount

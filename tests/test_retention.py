@@ -94,6 +94,25 @@ def test_closed_callbacks_are_anonymised_after_90_days_and_open_ones_never(sessi
         assert kept.phone_number == LANDLINE and kept.events[0].detail.startswith("Prefers")
 
 
+def test_calls_placed_for_a_closed_callback_lose_the_victims_number_with_it(session, gateway):
+    from ivr.models import CallAttempt, StaffUser
+
+    old_done = callback(CallbackStatus.COMPLETED, timedelta(days=91))
+    officer = StaffUser(email="officer@example.org", password_hash="-", session_token="-")
+    session.add_all([old_done, officer])
+    session.flush()
+    for ended in (NOW - timedelta(days=95), None):  # one left live by a lost status callback
+        session.add(CallAttempt(callback_id=old_done.id, staff_id=officer.id, to_number=LANDLINE,
+                                officer_number=MOBILE, placed_at=NOW - timedelta(days=95), ended_at=ended))
+    session.commit()
+
+    retention(session, gateway)
+
+    attempts = session.scalars(select(CallAttempt)).all()
+    assert [(a.to_number, a.officer_number) for a in attempts] == [(REDACTED, MOBILE)] * 2
+    assert all(a.ended_at is not None for a in attempts)
+
+
 def test_old_calls_voicemails_and_stray_texts_lose_their_numbers(session, gateway, double):
     double.add_recording("RE-1", b"a")
     session.add_all([
