@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from ivr.models import (Call, CallAttempt, Callback, CallbackEvent, CallbackStatus, InboundText, Reminder, SignInFailure, Voicemail,
-                        VoicemailEvent)
+from ivr.models import (Call, CallAttempt, Callback, CallbackEvent, CallbackStatus, InboundText, Reminder,
+                        SignInFailure, Voicemail, VoicemailEvent)
 
 BATCH = 500
 # Failed sign-ins only count for minutes; a day later the client addresses they hold go.
