@@ -88,7 +88,7 @@ def status(twilio, attempt_id: int, leg: str, call_status: str, call_sid: str):
 
 
 def test_officer_starts_and_victim_agrees_they_are_bridged_from_the_helpline_number(
-        client, officer, make_callback, double, phone, session):
+        client, officer, make_callback, double, phone, session, caplog):
     callback_id = make_callback()
     page = html.unescape(call_now(officer, callback_id).get_data(as_text=True))
     assert "Your phone (ending 456) is ringing" in page
@@ -119,6 +119,7 @@ def test_officer_starts_and_victim_agrees_they_are_bridged_from_the_helpline_num
     assert "Answered: a good time to talk. Put through to the officer" in page
     actions = set(session.scalars(select(AuditEvent.action).where(AuditEvent.record_id == callback_id)))
     assert {"call", "call_result"} <= actions
+    assert "dialling" in caplog.text and VICTIM not in caplog.text and OFFICER_PHONE not in caplog.text  # masked
     # The officer records the conversation with the usual form afterwards.
     officer.post(f"/staff/callbacks/{callback_id}/attempt", {"outcome": "spoke"}, page=f"/staff/callbacks/{callback_id}")
     assert "Spoke to them" in page_of(client, callback_id)
