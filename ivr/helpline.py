@@ -74,6 +74,9 @@ class Helpline:
     ring_seconds: int
     voicemail_max_seconds: int
     callback_windows: tuple[CallbackWindow, ...]
+    voicemail_silence_seconds: int = 15
+    menu_wait_seconds: int = 10
+    relay_wait_seconds: int = 60
     place_hints: tuple[str, ...] = ()  # the places, as words for the speech recogniser
     _places: dict[str, PlaceHeard] = field(repr=False, default_factory=dict)  # by normalised name
     _general: tuple[str, ...] = field(repr=False, default=())  # "not sure", "general support", ...
@@ -155,6 +158,9 @@ def load_helpline(path: str | Path) -> Helpline:
         weekdays=frozenset(_DAY_NAMES.index(d.lower()[:3]) for d in hours["days"]),
         ring_seconds=int(raw["calls"]["ring_seconds"]),
         voicemail_max_seconds=int(raw["calls"]["voicemail_max_seconds"]),
+        voicemail_silence_seconds=int(raw["calls"].get("voicemail_silence_seconds", 15)),
+        menu_wait_seconds=int(raw["calls"].get("menu_wait_seconds", 10)),
+        relay_wait_seconds=int(raw["calls"].get("relay_wait_seconds", 60)),
         callback_windows=tuple(
             CallbackWindow(w["id"], str(w["key"]), time.fromisoformat(w["starts"]), time.fromisoformat(w["ends"]))
             for w in raw["callback_windows"]

@@ -485,3 +485,50 @@ def test_when_neither_database_nor_spool_can_keep_a_message_the_caller_is_told(p
     with table_missing(app, "voicemails"):
         call.record(30)
     assert "We may not have kept your message." in call.heard and call.ended
+
+
+# --- time to answer: Relay UK and anyone slow to answer -------------------------------------------
+
+
+def test_the_welcome_says_how_to_call_by_text_relay(phone):
+    assert "If you use Relay UK, you can call us on 1 8 0 0 1 before our number." in phone.ring().heard
+
+
+def test_menus_wait_longer_than_twilios_five_seconds(phone):
+    call = phone.ring()
+    assert call.waiting.tag == "Gather" and call.waiting.get("timeout") == "10"
+
+
+def test_a_slow_caller_is_offered_more_time_and_then_never_cut_off_by_misses(phone):
+    call = phone.ring(at=MONDAY_MORNING).silence()
+    assert "Sorry, I didn't hear anything." in call.heard and "press star" not in call.heard
+    call.silence()
+    assert "If you need longer to answer, press star." in call.heard
+    call.press("*")
+    assert "We'll wait longer for your answer from now on." in call.heard and MAIN_MENU in call.heard
+    assert call.waiting.get("timeout") == "60"
+    for _ in range(5):  # five silences in a row: still the main menu, not put through anywhere
+        call.silence()
+        assert MAIN_MENU in call.heard and call.dialled == []
+    call.press("3")  # the longer wait goes with them to the next menu
+    assert call.waiting.get("timeout") == "60"
+    call.say_words("Loftus")
+    assert call.dialled == [LINES["cleveland"]]
+
+
+def test_saying_more_time_works_as_star(phone):
+    call = phone.ring().press("4").say_words("I need more time please")
+    assert "We'll wait longer for your answer from now on." in call.heard
+    assert "Which day would you like us to call you?" in call.heard and call.waiting.get("timeout") == "60"
+
+
+def test_without_asking_for_more_time_three_silences_still_move_the_caller_on(phone):
+    call = phone.ring(at=MONDAY_MORNING).silence().silence().silence()
+    assert call.dialled == [LINES["vcas"]]
+
+
+def test_the_voicemail_records_three_minutes_and_waits_through_a_pause(phone):
+    call = phone.ring(at=SATURDAY).press("3").press("2").press("1")
+    assert "You can speak for up to 3 minutes." in call.heard
+    assert call.waiting.tag == "Record"
+    assert call.waiting.get("maxLength") == "180" and call.waiting.get("timeout") == "15"

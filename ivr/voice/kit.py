@@ -88,6 +88,20 @@ def current_region() -> Region:
     return helpline().region(request.args.get("region", "")) or helpline().default_region
 
 
+def more_time() -> bool:
+    """Whether the caller asked for more time at the menus (a Relay UK caller, say): then every menu
+    waits longer, and missing one is never what ends it."""
+    return g.get("more_time", False) or request.args.get("wait") == "long"
+
+
+def asks_for_more_time() -> bool:
+    """The caller pressed * or said so, at any menu."""
+    if form("Digits", 32) == "*":
+        return True
+    speech = form("SpeechResult", 300)
+    return bool(speech) and key_from_speech(speech, prompts().listening("more_time").words) == "*"
+
+
 def misses() -> int:
     """How many times in a row the caller has not answered the current menu."""
     count = request.args.get("miss", "0")
@@ -135,11 +149,12 @@ def ask(
     before: tuple[str, ...] = (),
 ) -> str:
     """Say the prompts `before`, a hint after a miss, then the menu, listening for keys or words."""
-    action = url_for(menu.endpoint, **(state or {}), miss=misses or None)
+    action = url_for(menu.endpoint, **(state or {}), miss=misses or None, wait="long" if more_time() else None)
     says = (*before, *((hint,) if hint else ()), menu.prompt)
     build = _build_menu.__wrapped__ if menu.reads_back_a_number else _build_menu
     places = helpline().place_hints if menu.hears_places else ()
-    return build(prompts(), menu, says, tuple(sorted((context or {}).items())), action, places)
+    wait = helpline().relay_wait_seconds if more_time() else helpline().menu_wait_seconds
+    return build(prompts(), menu, says, tuple(sorted((context or {}).items())), action, places, wait)
 
 
 MAX_HINTS = 500  # Twilio's limit on a Gather's hints (each at most 100 characters)
@@ -156,12 +171,12 @@ def speech_hints(listening_hints: str, places: tuple[str, ...]) -> str | None:
 # once per worker (a menu that reads back a caller's number is built afresh and not kept).
 @lru_cache(maxsize=1024)
 def _build_menu(words: Prompts, menu: Menu, says: tuple[str, ...], context: tuple, action: str,
-                places: tuple[str, ...] = ()) -> str:
+                places: tuple[str, ...] = (), wait: int = 10) -> str:
     response = VoiceResponse()
-    keys = {"finish_on_key": "#", "timeout": 10} if menu.number_entry else {"num_digits": 1}
+    keys = {"finish_on_key": "#"} if menu.number_entry else {"num_digits": 1}
     gather = response.gather(input="dtmf speech", action=action, method="POST", language=words.language,
                              hints=speech_hints(words.listening(menu.listen).hints, places),
-                             speech_timeout="auto", **keys)
+                             speech_timeout="auto", timeout=wait, **keys)
     for name in says:
         for line in words.lines(name, **dict(context)):
             gather.say(line, voice=words.voice, language=words.language)
@@ -179,10 +194,19 @@ def speak(verb, name: str, **context: Any):
 
 def retry(heard: Answer, replay: Callable[..., str], *, hint: str | None = None,
           on_third: Callable[[], str] | None = None) -> str:
-    """Ask again with a short hint; the third miss in a row moves the caller on."""
+    """Ask again with a short hint; the third miss in a row moves the caller on, unless they asked
+    for more time (*): then the menu waits longer and is asked again as often as it takes. After a
+    second silence the caller is told they can ask for more time."""
+    if asks_for_more_time():
+        g.more_time = True
+        return replay(misses=0, hint="more_time_given")
+    if more_time():
+        return replay(misses=0, hint=hint or ("invalid" if heard.heard else "no_input"))
     count = misses() + 1
     if count >= MAX_MISSES:
         return on_third() if on_third else three_misses()
+    if not heard.heard and count == MAX_MISSES - 1:
+        hint = "offer_more_time"
     return replay(misses=count, hint=hint or ("invalid" if heard.heard else "no_input"))
 
 
@@ -243,7 +267,8 @@ def take_message(response: VoiceResponse, region: Region) -> VoiceResponse:
     """Record a message after a beep, ended by # or hanging up; silence ends the call kindly."""
     speak(response, "leave_message", max_seconds=helpline().voicemail_max_seconds)
     response.record(action=url_for("voice.message", region=region.id), method="POST", play_beep=True,
-                    max_length=helpline().voicemail_max_seconds, finish_on_key="#")
+                    max_length=helpline().voicemail_max_seconds, timeout=helpline().voicemail_silence_seconds,
+                    finish_on_key="#")
     return hang_up(response, "no_message")
 
 
