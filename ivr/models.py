@@ -31,6 +31,7 @@ from sqlalchemy import (
     and_,
     column,
     event,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column, relationship
 
@@ -276,6 +277,9 @@ class Callback(Base):
     voicemail_ok: Mapped[bool] = mapped_column(Boolean, default=False)
     texts_ok: Mapped[bool] = mapped_column(Boolean, default=False)
     texts_held: Mapped[str | None] = mapped_column(String(16))  # TextsHeld; None: texts may go
+    # The language of a caller who needs an interpreter (the prompts file's [languages]); None: English.
+    interpreter_language: Mapped[str | None] = mapped_column(String(16))
+    via_relay: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # call via Relay UK (18002)
     status: Mapped[str] = mapped_column(String(16), default=CallbackStatus.BOOKED)
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
