@@ -164,7 +164,7 @@ def _share(key: str, label: str, definition: str, part: dict[str, float], whole:
 
 def figures(session: Session, helpline: Helpline, period: Period) -> Figures:
     teams = [(region.id, region.name) for region in helpline.regions] + [(NO_TEAM, "No team")]
-    closures = frozenset(session.scalars(select(Closure.day).where(Closure.day.between(period.first, period.last))))
+    closures = frozenset(session.connection().scalars(select(Closure.day).where(Closure.day.between(period.first, period.last))))
     hours = helpline.office_hours(closures)
     sections: dict[str, list[Figure]] = {}
     series: list[Series] = []
@@ -201,7 +201,7 @@ CHOICES = {
 
 def _step_counts(session: Session, period: Period) -> list:
     """Calls in the period that made each choice, by team (a call pressing 1 twice counts once)."""
-    return session.execute(
+    return session.connection().execute(
         select(Call.region, CallStep.choice, func.count(distinct(CallStep.call_sid)))
         .join(Call, Call.call_sid == CallStep.call_sid).where(period.covers(Call.started_at))
         .group_by(Call.region, CallStep.choice)).all()
@@ -210,18 +210,23 @@ def _step_counts(session: Session, period: Period) -> list:
 def _calls(session: Session, period: Period, hours: OfficeHours, teams: list[str],
            step_rows: Future) -> tuple[list[Figure], list[Series]]:
     bucket = _bucket(session, Call.started_at)
-    rows = session.execute(select(Call.region, bucket, func.count()).where(period.covers(Call.started_at))
+    rows = session.connection().execute(select(Call.region, bucket, func.count()).where(period.covers(Call.started_at))
                            .group_by(Call.region, bucket)).all()
     total: Counter = Counter()
     in_hours: Counter = Counter()
     by_hour = {team: [0] * 24 for team in teams}
     by_day = {team: [0] * 7 for team in teams}
+    placed: dict[str, tuple[int, int, bool]] = {}  # each UTC hour's London hour, weekday and whether in hours
     for region, hour, count in rows:
-        team, local = _team(region), _local(hour)
+        if hour not in placed:
+            local = _local(hour)
+            placed[hour] = (local.hour, local.weekday(),
+                            hours.is_working_day(local.date()) and hours.opens <= local.time() < hours.closes)
+        team, (local_hour, weekday, open_then) = region or NO_TEAM, placed[hour]
         total[team] += count
-        by_hour[team][local.hour] += count
-        by_day[team][local.weekday()] += count
-        if hours.is_working_day(local.date()) and hours.opens <= local.time() < hours.closes:
+        by_hour[team][local_hour] += count
+        by_day[team][weekday] += count
+        if open_then:
             in_hours[team] += count
     out_of_hours = {team: total[team] - in_hours[team] for team in total}
     steps: dict[CallChoice, dict[str, int]] = {choice: {} for choice in CallChoice}
@@ -276,7 +281,7 @@ def _callbacks(session: Session, period: Period, teams: list[str]) -> tuple[list
                    flag(or_(spoke_in_window, agreed_in_window)).label("reached"), flag(not_safe).label("not_safe"))
             .where(period.covers(Callback.created_at)).subquery())
     grouped = (each.c.region, each.c.by_phone, each.c.status, each.c.reached, each.c.not_safe)
-    rows = session.execute(select(*grouped, func.count()).group_by(*grouped)).all()
+    rows = session.connection().execute(select(*grouped, func.count()).group_by(*grouped)).all()
     counts: dict[str, Counter] = defaultdict(Counter)
     for region, phone, status, reached, unsafe, count in rows:
         team = _team(region)
@@ -287,7 +292,7 @@ def _callbacks(session: Session, period: Period, teams: list[str]) -> tuple[list
         counts["not_cancelled"][team] += count * (status != CallbackStatus.CANCELLED)
         counts["reached"][team] += count * bool(reached and status != CallbackStatus.CANCELLED)
         counts["not_safe"][team] += count * bool(unsafe)
-    attempt_rows = session.execute(
+    attempt_rows = session.connection().execute(
         select(Callback.region, CallbackEvent.outcome, func.count())
         .join(CallbackEvent, CallbackEvent.callback_id == Callback.id)
         .where(period.covers(Callback.created_at), CallbackEvent.kind == EventKind.ATTEMPT)
@@ -338,15 +343,20 @@ def listened_in_time(left: datetime, hours: OfficeHours) -> datetime:
 def _voicemails(session: Session, period: Period, hours: OfficeHours) -> list[Figure]:
     left_bucket = _bucket(session, Voicemail.created_at)
     listened_bucket = _bucket(session, Voicemail.listened_at, minutes=True)
-    rows = session.execute(select(Voicemail.region, left_bucket, listened_bucket, func.count())
+    rows = session.connection().execute(select(Voicemail.region, left_bucket, listened_bucket, func.count())
                            .where(period.covers(Voicemail.created_at))
                            .group_by(Voicemail.region, left_bucket, listened_bucket)).all()
     left: Counter = Counter()
     in_time: Counter = Counter()
+    deadlines: dict[str, datetime] = {}
     for region, left_hour, listened_minute, count in rows:
         team = _team(region)
         left[team] += count
-        if listened_minute is not None and _moment(listened_minute) < listened_in_time(_moment(left_hour), hours):
+        if listened_minute is None:
+            continue
+        if left_hour not in deadlines:
+            deadlines[left_hour] = listened_in_time(_moment(left_hour), hours)
+        if _moment(listened_minute) < deadlines[left_hour]:
             in_time[team] += count
     return [
         _figure("voicemails_left", "Messages left", "Voicemails recorded in the period (deleted ones included).",
@@ -362,13 +372,13 @@ def _texts(session: Session, period: Period) -> list[Figure]:
     failed = or_(Reminder.status == ReminderStatus.FAILED,
                  Reminder.delivery_status.in_((DeliveryStatus.UNDELIVERED, DeliveryStatus.FAILED)))
     sent = Reminder.sent_at.is_not(None)
-    rows = session.execute(
+    rows = session.connection().execute(
         select(Callback.region, func.sum(case((sent, 1), else_=0)), func.sum(case((delivered, 1), else_=0)),
                func.sum(case((failed, 1), else_=0)),
                func.sum(case((and_(sent, Reminder.kind == TextKind.STAFF), 1), else_=0)))
         .select_from(Reminder).outerjoin(Callback, Callback.id == Reminder.callback_id)
         .where(period.covers(Reminder.due_at)).group_by(Callback.region)).all()
-    replies = [(region, command == TextCommand.STOP, count) for region, command, count in session.execute(
+    replies = [(region, command == TextCommand.STOP, count) for region, command, count in session.connection().execute(
         select(Callback.region, InboundText.command, func.count())
         .select_from(InboundText).outerjoin(Callback, Callback.id == InboundText.callback_id)
         .where(period.covers(InboundText.received_at))
@@ -404,7 +414,7 @@ def callback_list(session: Session, period: Period):
                     Callback.voicemail_ok, attempts)
              .where(period.covers(Callback.created_at)).order_by(Callback.created_at, Callback.id))
     for (callback_id, region, by_phone, created, starts, ends, status, texts_ok, voicemail_ok,
-         tried) in session.execute(query):
+         tried) in session.connection().execute(query):
         yield {"reference": callback_id, "team": region, "booked_on": london(created).date().isoformat(),
                "booked_by": "phone line" if by_phone else "officer", "window_day": london(starts).date().isoformat(),
                "window": f"{london(starts):%H:%M}-{london(ends):%H:%M}", "status": status,

@@ -97,6 +97,10 @@ def anonymise_old_contacts(session: Session, now: datetime, days: int, summary: 
     summary.voicemails_anonymised += session.execute(
         update(Voicemail).where(Voicemail.created_at < cutoff, Voicemail.anonymised_at.is_(None))
         .values(from_number=None, anonymised_at=now)).rowcount
+    # An officer's reply to a text that matched no callback: its number and words go too.
+    summary.texts_anonymised += session.execute(
+        update(Reminder).where(Reminder.callback_id.is_(None), Reminder.due_at < cutoff, Reminder.to_number != REDACTED)
+        .values(to_number=REDACTED, body=None)).rowcount
     summary.texts_anonymised += session.execute(
         update(InboundText).where(InboundText.received_at < cutoff, InboundText.callback_id.is_(None),
                                   InboundText.anonymised_at.is_(None))

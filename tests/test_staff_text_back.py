@@ -220,3 +220,19 @@ def test_every_text_the_service_can_send_passes_the_one_check():
     for name in names:
         text = reminders.render_text(name, when="Mon 30 Nov, 9am-12 noon")
         assert staff_texts.check_words(text) is None, (name, text)
+
+
+def test_a_reply_to_a_stray_text_is_forgotten_with_the_stray_text(app, officer, client, session):
+    from ivr import retention
+
+    stray = InboundText(message_sid="SM" + "8" * 32, from_number=MOBILE, body="who is this?", command="other",
+                        received_at=MONDAY_10AM)
+    session.add(stray)
+    session.commit()
+    page = f"/staff/texts/{stray.id}"
+    officer.post(f"{page}/reply", {"reply": "staff_no_need_to_reply", "key": form_key(client, page)}, page=page)
+    later = MONDAY_10AM + timedelta(days=400)
+    retention.apply_retention(session, app.extensions["gateway"], later, recording_days=30, closed_days=365)
+    session.commit()
+    (reply,) = officers_texts(session)
+    assert (reply.to_number, reply.body) == (retention.REDACTED, None)

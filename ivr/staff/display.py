@@ -82,7 +82,7 @@ def closed_now_banner() -> dict:
     return {"closed_now": closures.closed_now(request_session(), helpline, current_time.now())}
 
 
-REMINDER_KINDS = {"day_before": "Day before", "hour_before": "Hour before"}
+REMINDER_KINDS = {"day_before": "Day before", "hour_before": "Hour before", "staff": "Officer's text"}
 REMINDER_STATUSES = {
     ReminderStatus.PENDING: "to go", ReminderStatus.CLAIMED: "being sent", ReminderStatus.SENDING: "being sent",
     ReminderStatus.SENT: "sent", ReminderStatus.FAILED: "could not be sent",
