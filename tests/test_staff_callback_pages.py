@@ -66,6 +66,7 @@ def test_the_page_says_what_happened_in_words_and_shows_the_words_of_each_text(c
     # The history in words, times as the helpline says them.
     assert "Replied by text" in page and "Rescheduled" in page
     assert "from Tue 1 Dec, 9am–12 noon to Wed 2 Dec, 12 noon–5pm" in page
+    assert "Changed: rescheduled to Wed 2 Dec, 12 noon–5pm" in page and "Viewed" in page  # who did what
     for label in ("Text_reply", "Texts_held", "OTHER", "09:00", "12:00", "Dec 2026", "Nov 2026"):
         assert label not in page.split("<main", 1)[1].split("Who has seen or changed this record")[0], label
 

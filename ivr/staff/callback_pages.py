@@ -10,9 +10,10 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from ivr import callbacks, closures, current_time, outbox, reminders
+from ivr import callbacks, closures, current_time, outbox, reminders, wording
 from ivr.callbacks import ATTEMPT_OUTCOMES, CallbackRefused, Slot
 from ivr.db.sessions import request_session
+from ivr.hours import london
 from ivr.models import OPEN_CALLBACK_STATUSES, Callback, InboundText, NumberSource, StaffUser, TextsHeld, Voicemail
 from ivr.phone import callable_number, for_staff, is_mobile
 from ivr.staff import bp, texts
@@ -177,7 +178,7 @@ def reschedule(callback_id: int):
         if new_slot is None:
             return False
         callbacks.reschedule(request_session(), callback, new_slot, now=now, staff_id=current_user.id)
-        return f"rescheduled to {new_slot.day.isoformat()} {new_slot.window.id}"
+        return f"rescheduled to {wording.window(new_slot.starts, new_slot.ends, london(now).date())}"
     return _act(callback_id, RescheduleForm(), "reschedule_form", change,
                 "The callback is rescheduled and its reminders replanned.")
 

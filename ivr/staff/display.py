@@ -53,6 +53,16 @@ def callback_status(status: str) -> str:
     return CALLBACK_STATUSES.get(status, status.capitalize())
 
 
+AUDIT_ACTIONS = {"view": "Viewed", "update": "Changed", "create": "Created", "delete": "Deleted",
+                 "play": "Played the message", "export": "Exported"}
+
+
+@bp.app_template_filter("audit_action")
+def audit_action(action: str) -> str:
+    """What someone did to a record, in words: `Viewed`, not `view`."""
+    return AUDIT_ACTIONS.get(action, action.capitalize())
+
+
 @bp.app_template_filter("phone")
 def phone(e164: str | None) -> str:
     return for_staff(e164) if e164 else "withheld"
