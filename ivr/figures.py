@@ -164,7 +164,8 @@ def _share(key: str, label: str, definition: str, part: dict[str, float], whole:
 
 def figures(session: Session, helpline: Helpline, period: Period) -> Figures:
     teams = [(region.id, region.name) for region in helpline.regions] + [(NO_TEAM, "No team")]
-    closures = frozenset(session.connection().scalars(select(Closure.day).where(Closure.day.between(period.first, period.last))))
+    closures = frozenset(session.connection().scalars(
+        select(Closure.day).where(Closure.day.between(period.first, period.last))))
     hours = helpline.office_hours(closures)
     sections: dict[str, list[Figure]] = {}
     series: list[Series] = []

@@ -127,7 +127,8 @@ class TextRefused(Exception):
 # Why an officer's text may not go, in the words the form shows (ivr.outbox.why_held decides).
 HELD_REASONS = {
     outbox.Held.OPTED_OUT: "This number replied STOP, so no text can go to it until it replies START.",
-    outbox.Held.HELD: "It was not safe to talk, so no text goes to this number until an officer decides texts may go again.",
+    outbox.Held.HELD: "It was not safe to talk, so no text goes to this number until an officer decides texts may "
+                      "go again.",
     outbox.Held.NOT_EXPECTED: "This callback is closed: no more texts go about it.",
     outbox.Held.TOO_LATE: "This text would no longer be useful.",
 }

@@ -11,7 +11,6 @@ import pytest
 
 from ivr.models import (
     Call,
-    CallAttempt,
     Callback,
     CallbackEvent,
     CallStep,

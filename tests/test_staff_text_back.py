@@ -7,12 +7,12 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ivr import reminders, staff_texts
 from ivr.models import Callback, InboundText, Reminder, ReminderStatus, TextKind
 from scheduler import run_once
-from tests.conftest import HELPLINE_NUMBER, LANDLINE, MOBILE, at_london, utc
+from tests.conftest import HELPLINE_NUMBER, LANDLINE, MOBILE, at_london
 
 MONDAY_10AM = at_london(2026, 11, 30, 10)
 LATER_DAY = date(2026, 12, 3)  # the callbacks' window: none of their reminders falls due in these tests

@@ -88,8 +88,9 @@ def test_the_figures_page_draws_its_charts_without_a_script_and_passes_axe(brows
                             for choice in (("rj_info",), ("team", "put_through", "answered"), ("callback",),
                                            ("team", "put_through", "not_answered", "message"))[n % 4])
             if n % 3 == 0:
-                booked = Callback(region=("cleveland", "durham", "vcas")[n % 3 // 1 % 3], phone_number=f"+4479111{n:05d}",
-                                  window_start=started + timedelta(days=1), window_end=started + timedelta(days=1, hours=3),
+                booked = Callback(region=("cleveland", "durham", "vcas")[n // 3 % 3], phone_number=f"+4479111{n:05d}",
+                                  window_start=started + timedelta(days=1),
+                                  window_end=started + timedelta(days=1, hours=3),
                                   status=("completed", "booked", "cancelled")[n % 9 // 3], created_at=started,
                                   call_sid=f"CB{n:032d}" if n % 2 else None)
                 session.add(booked)

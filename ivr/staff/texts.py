@@ -104,7 +104,8 @@ def send_text(form: StaffTextForm, *, number: str, callback: Callback | None, re
     if queued.already:
         flash("That text was already sent once; it is not sent again.", "info")
         return True
-    audit("update", record_type, record_id, f"text queued ({'approved reply' if form.reply.data != OWN_WORDS else 'own words'})")
+    audit("update", record_type, record_id,
+          f"text queued ({'own words' if form.reply.data == OWN_WORDS else 'approved reply'})")
     db.commit()
     if queued.waits_for_morning(now):
         flash(f"No texts go between 8pm and 8am, so this one waits: it goes at {when(queued.due_at)}.", "info")
