@@ -88,7 +88,11 @@ def written_date(day: date, today: date | None = None) -> str:
 
 def short_date(day: date, today: date | None = None) -> str:
     """`Mon 30 Nov`, or `Mon 4 Jan 2027` when `today` is in another year (or not given)."""
-    return f"{day:%a} {day.day} {day:%b}{_year_unless(day, today)}"
+    return f"{_day_and_month(day)}{_year_unless(day, today)}"
+
+
+def _day_and_month(day: date) -> str:
+    return f"{day:%a} {day.day} {day:%b}"
 
 
 def span(starts: time, ends: time, dash: str = WRITTEN_DASH) -> str:
@@ -112,4 +116,4 @@ def text_window(starts: datetime, ends: datetime) -> str:
     """A callback window (UTC moments) for a text: `Mon 30 Nov, 9am-12 noon` (GSM-7, no year:
     a reminder goes at most a day before)."""
     local_start, local_end = london(starts), london(ends)
-    return f"{short_date(local_start.date(), local_start.date())}, {span(local_start.time(), local_end.time(), TEXT_DASH)}"
+    return f"{_day_and_month(local_start.date())}, {span(local_start.time(), local_end.time(), TEXT_DASH)}"
