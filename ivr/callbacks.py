@@ -80,6 +80,7 @@ def book_callback(
     now: datetime,
     call_sid: str | None = None,
     created_by_id: int | None = None,
+    interpreter_language: str | None = None,
 ) -> Booked:
     """Store a callback, note it in its history and plan its reminders. Booked by phone
     (`call_sid`) or by an officer (`created_by_id`). Texts only ever go to a mobile, and never
@@ -95,7 +96,7 @@ def book_callback(
         "call_sid": call_sid, "region": region, "phone_number": phone_number, "number_source": number_source,
         "is_mobile": is_mobile, "window_start": starts, "window_end": ends, "voicemail_ok": voicemail_ok,
         "texts_ok": texts_ok, "status": CallbackStatus.BOOKED, "created_by_id": created_by_id,
-        "created_at": now, "updated_at": now,
+        "created_at": now, "updated_at": now, "interpreter_language": interpreter_language,
     }
     callback_id = insert_unless_duplicate(session, Callback, values)
     if callback_id is None:

@@ -33,6 +33,27 @@ class Listening:
     words: Mapping[str, tuple[str, ...]]
 
 
+@dataclass(frozen=True)
+class Speech:
+    """A sentence to say, and the voice and language to say it in."""
+
+    text: str
+    voice: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Language:
+    """Another language the line offers: its id (stored with a callback), its name for staff, and
+    the Twilio voice that speaks it (None where Twilio has none: its words are said in English)."""
+
+    id: str
+    name: str
+    voice: str | None
+    language: str | None
+    review: str  # e.g. "awaiting review by a native speaker"
+
+
 class Prompts:
     """The prompts file, compiled."""
 
@@ -52,6 +73,14 @@ class Prompts:
             name: environment.from_string(_BETWEEN_LINES.join([value] if isinstance(value, str) else value))
             for name, value in raw["say"].items()
         }
+        self.languages: tuple[Language, ...] = tuple(
+            Language(entry["id"], entry["name"], entry.get("voice"), entry.get("language"), entry.get("review", ""))
+            for entry in raw.get("languages", ()))
+        self._translated: dict[str, dict[str, Template]] = {
+            entry["id"]: {name: environment.from_string(_BETWEEN_LINES.join([value] if isinstance(value, str) else value))
+                          for name, value in entry.get("say", {}).items()}
+            for entry in raw.get("languages", ()) if entry.get("voice")
+        }
         repeat = raw["listen"]["repeat"]
         self._listen = {
             name: Listening(
@@ -61,11 +90,25 @@ class Prompts:
             for name, entry in raw["listen"].items()
         }
 
-    def lines(self, name: str, **context: Any) -> tuple[str, ...]:
+    def lines(self, name: str, /, **context: Any) -> tuple[str, ...]:
         """The sentences of prompt `name`, each a piece to say, with `context` filled in; lines
         left empty (a condition not met) are dropped."""
         rendered = self._say[name].render(context).split(_BETWEEN_LINES)
         return tuple(line for text in rendered if (line := " ".join(text.split())))
+
+    def other_language(self, language_id: str) -> Language | None:
+        return next((language for language in self.languages if language.id == language_id), None)
+
+    def spoken(self, language_id: str, prompt: str, /, **context: Any) -> tuple[Speech, ...]:
+        """Prompt `prompt` of the other-languages flow in the language, with its voice; where the
+        language has no voice or no words for it, the English prompt `language_<prompt>`."""
+        template = self._translated.get(language_id, {}).get(prompt)
+        language = self.other_language(language_id)
+        if template is None or language is None or not language.voice:
+            return tuple(Speech(line, self.voice, self.language) for line in self.lines(f"language_{prompt}", **context))
+        rendered = template.render(context).split(_BETWEEN_LINES)
+        return tuple(Speech(line, language.voice, language.language or self.language)
+                     for text in rendered if (line := " ".join(text.split())))
 
     def listening(self, menu: str) -> Listening:
         return self._listen[menu]

@@ -54,7 +54,7 @@ def test_out_of_hours_the_welcome_says_when_the_office_opens_before_the_main_men
     session.commit()
     call = phone.ring(at=at)
     assert call.heard.index("call 9 9 9") < call.heard.index(told) < call.heard.index(MAIN_MENU)
-    assert call.heard.endswith(MAIN_MENU + " To hear this again, press 9.")  # the same keys as ever
+    assert call.heard.endswith(MAIN_MENU + " For help in another language, press 5. To hear this again, press 9.")
     call.press("9")  # said once: the main menu repeats without it
     assert "closed" not in call.heard and MAIN_MENU in call.heard
 

@@ -19,4 +19,4 @@ def _prepare(state) -> None:
     state.app.extensions["office_hours"] = RecentOfficeHours(state.app.config["OFFICE_HOURS_CACHE_SECONDS"])
 
 
-from ivr.voice import booking, fallback, outbound, routes  # noqa: E402,F401  (they register on bp)
+from ivr.voice import booking, fallback, languages, outbound, routes  # noqa: E402,F401  (they register on bp)

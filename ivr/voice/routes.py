@@ -13,7 +13,7 @@ from ivr.db.sessions import request_session
 from ivr.models import CallChoice
 from ivr.phone import mask
 from ivr.twilio_params import whole_number
-from ivr.voice import booking
+from ivr.voice import booking, languages
 from ivr.voice.kit import (
     CLOSED,
     Menu,
@@ -76,7 +76,7 @@ def main_menu(misses: int = 0, hint: str | None = None, before: tuple[str, ...] 
 
 @step("/main")
 def main() -> str:
-    heard = answer(MAIN, "12349")
+    heard = answer(MAIN, "123459")
     match heard.key:
         case "1":
             _note(CallChoice.RJ_INFO)
@@ -90,6 +90,8 @@ def main() -> str:
         case "4":
             _note(CallChoice.CALLBACK)
             return booking.day_menu(booking.Booking(current_region().id))
+        case "5":
+            return languages.language_menu()
         case "9":
             return main_menu(misses=misses())
     return retry(heard, main_menu)
