@@ -242,6 +242,16 @@ def allow_texts(session: Session, callback: Callback, *, now: datetime, staff_id
     reminders.replan_reminders(session, callback, now)
 
 
+def set_via_relay(session: Session, callback: Callback, via_relay: bool, *, now: datetime, staff_id: int) -> None:
+    """An officer marks the callback "call via Relay UK (18002)" (they use a textphone), or unmarks it."""
+    _require_open(callback, "changed")
+    if callback.via_relay == via_relay:
+        return
+    callback.via_relay = via_relay
+    _record(session, callback, now, staff_id, EventKind.NOTE,
+            detail="Marked: call via Relay UK (18002)." if via_relay else "No longer to be called via Relay UK.")
+
+
 def add_note(session: Session, callback: Callback, text: str, *, now: datetime, staff_id: int) -> CallbackEvent:
     """Add a note to the history (allowed on closed callbacks too)."""
     if not text.strip():

@@ -52,6 +52,7 @@ class NoCall(StrEnum):
     OUTSIDE_WINDOW = "outside_window"  # the officer may confirm an override
     IN_PROGRESS = "in_progress"  # a call to this callback, or this number, is under way
     NO_WORK_NUMBER = "no_work_number"  # the service has no phone of the officer's to ring first
+    RELAY = "relay"  # to be called through Relay UK (18002), which the service cannot dial
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,10 @@ def why_not_call(session: Session, callback: Callback, officer: StaffUser, now: 
     """Why `officer` may not have the service call this callback's victim at `now`; None when they may."""
     if callback.status not in OPEN_CALLBACK_STATUSES:
         return Refusal(NoCall.CLOSED, f"This callback is {callback.status}: the service calls only open callbacks.")
+    if callback.via_relay:
+        return Refusal(NoCall.RELAY, "They are to be called via Relay UK: from your phone, dial 18002 then their "
+                                     "number, and a relay assistant will type what you say. The service cannot dial "
+                                     "through the relay. Record how the call went below.")
     if callback.texts_held == TextsHeld.NOT_SAFE:
         return Refusal(NoCall.NOT_SAFE, "It was not safe, or not a good time, to talk. Decide first: let texts "
                                         "go again, or reschedule the callback.")

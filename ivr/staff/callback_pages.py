@@ -231,6 +231,22 @@ def allow_texts(callback_id: int):
     return _act(callback_id, AllowTextsForm(), "allow_texts_form", change, "Text reminders are on for this number.")
 
 
+@bp.post("/callbacks/<int:callback_id>/relay/<any(on, off):mark>")
+def mark_relay(callback_id: int, mark: str):
+    def change(callback, form, now):
+        callbacks.set_via_relay(request_session(), callback, mark == "on", now=now, staff_id=current_user.id)
+        return "call via Relay UK" if mark == "on" else "not via Relay UK"
+    done = "Marked: call via Relay UK (18002)." if mark == "on" else "No longer to be called via Relay UK."
+    return _act(callback_id, ActionForm(), "action_form", change, done)
+
+
+@bp.app_template_filter("language_name")
+def language_name(language_id: str) -> str:
+    """The name staff read for a stored interpreter language ("pl": "Polish")."""
+    language = current_app.extensions["prompts"].other_language(language_id)
+    return language.name if language else language_id
+
+
 @bp.post("/callbacks/<int:callback_id>/assign")
 def assign_to_me(callback_id: int):
     def change(callback, form, now):
