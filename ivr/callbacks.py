@@ -6,7 +6,7 @@ cancels). Every function takes the session and `now`; none commits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
@@ -45,16 +45,24 @@ def slot(day: date, window: CallbackWindow) -> Slot:
     return Slot(day, window, london_time(day, window.starts), london_time(day, window.ends))
 
 
-def open_slots(helpline: Helpline, day: date, now: datetime) -> list[Slot]:
-    """The windows on `day` that can still be booked at `now`."""
-    return [s for w in helpline.callback_windows if now <= (s := slot(day, w)).ends - MIN_NOTICE]
+def open_slots(helpline: Helpline, day: date, now: datetime, hours: OfficeHours | None = None) -> list[Slot]:
+    """The windows on `day` that can still be booked at `now`; within a team's own `hours`, each
+    window cut to them (a team that closes at 4pm is called back between 12 noon and 4pm)."""
+    windows = helpline.callback_windows if hours is None else within_hours(helpline.callback_windows, hours)
+    return [s for w in windows if now <= (s := slot(day, w)).ends - MIN_NOTICE]
+
+
+def within_hours(windows: tuple[CallbackWindow, ...], hours: OfficeHours) -> tuple[CallbackWindow, ...]:
+    """The callback windows, each cut to the opening hours; a window outside them is dropped."""
+    cut = (replace(w, starts=max(w.starts, hours.opens), ends=min(w.ends, hours.closes)) for w in windows)
+    return tuple(w for w in cut if w.starts < w.ends)
 
 
 def offered_days(helpline: Helpline, hours: OfficeHours, now: datetime, count: int = OFFERED_DAYS) -> list[date]:
     """The next `count` working days that still have a window ahead (today included)."""
     days: list[date] = []
     for day in hours.working_days(london(now).date()):
-        if open_slots(helpline, day, now):
+        if open_slots(helpline, day, now, hours):
             days.append(day)
         if len(days) == count:
             return days

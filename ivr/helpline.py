@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from pathlib import Path
 
@@ -46,6 +46,14 @@ class Region:
     line: str  # E.164
     places: tuple[str, ...]  # local forms and misrecognitions, beside the gazetteer's names
     council_areas: tuple[str, ...] = ()
+    hours: TeamHours | None = None  # the team's own opening hours; None: the helpline's
+
+
+@dataclass(frozen=True)
+class TeamHours:
+    opens: time
+    closes: time
+    weekdays: frozenset[int]
 
 
 @dataclass(frozen=True)
@@ -133,6 +141,13 @@ class Helpline:
                      closed_now_until: datetime | None = None) -> OfficeHours:
         return OfficeHours(self.opens, self.closes, self.weekdays, closures, closed_now, closed_now_until)
 
+    def team_hours(self, region: Region, office: OfficeHours) -> OfficeHours:
+        """The hours `region`'s team is open: its own, if the helpline file gives it some, with the
+        office's closures and "closed now" (which close every team)."""
+        if region.hours is None:
+            return office
+        return replace(office, opens=region.hours.opens, closes=region.hours.closes, weekdays=region.hours.weekdays)
+
 
 def load_helpline(path: str | Path) -> Helpline:
     """Read and check the helpline file; a mistake in it stops the app at start-up with the reason."""
@@ -144,7 +159,8 @@ def load_helpline(path: str | Path) -> Helpline:
         if line is None:
             raise ValueError(f"{path}: region {entry['id']!r} has an invalid UK line {entry['line']!r}")
         regions.append(Region(entry["id"], str(entry["key"]), entry["name"], entry.get("spoken_name", entry["name"]),
-                              line, tuple(entry.get("places", ())), tuple(entry.get("council_areas", ()))))
+                              line, tuple(entry.get("places", ())), tuple(entry.get("council_areas", ())),
+                              _team_hours(path, entry)))
     defaults = [r for r, e in zip(regions, raw["regions"]) if e.get("default")]
     if len(defaults) != 1:
         raise ValueError(f"{path}: exactly one region must have default = true")
@@ -171,6 +187,16 @@ def load_helpline(path: str | Path) -> Helpline:
     )
 
 
+def _team_hours(path: str | Path, entry: dict) -> TeamHours | None:
+    if "hours" not in entry:
+        return None
+    hours = entry["hours"]
+    opens, closes = time.fromisoformat(hours["opens"]), time.fromisoformat(hours["closes"])
+    if not opens < closes:
+        raise ValueError(f"{path}: region {entry['id']!r} closes ({closes}) before it opens ({opens})")
+    return TeamHours(opens, closes, frozenset(_DAY_NAMES.index(d.lower()[:3]) for d in hours["days"]))
+
+
 def _places(path: Path, settings: dict, regions: list[Region], general: Region) -> tuple[dict[str, PlaceHeard], tuple[str, ...]]:
     """Every place a caller may name, by its normalised name: the gazetteer's settlements, each
     council area and team by name, the teams' local forms, and places outside the area. A name two
@@ -178,7 +204,8 @@ def _places(path: Path, settings: dict, regions: list[Region], general: Region) 
     by_council = {council: region for region in regions for council in region.council_areas}
     named: list[tuple[str, Region | None]] = [(council, region) for council, region in by_council.items()]
     if gazetteer := settings.get("gazetteer"):
-        for place, council in read_gazetteer(path.parent / gazetteer):
+        beside = path.parent / gazetteer  # an administrator's copy of the helpline file may use the shipped list
+        for place, council in read_gazetteer(beside if beside.exists() else Path(__file__).parent / gazetteer):
             if council not in by_council:
                 raise ValueError(f"{path}: {gazetteer} names {council!r}, which no region's council_areas has")
             named.append((place, by_council[council]))

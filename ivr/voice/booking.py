@@ -84,17 +84,20 @@ def _day(text: str) -> date | None:
 
 
 def open_windows(day: date) -> list[CallbackWindow]:
-    """The windows on `day` a callback can still be booked in (none on a day the office is shut)."""
-    if not office_hours().is_working_day(day):
+    """The windows on `day` a callback to the caller's team can still be booked in, within its hours
+    (none on a day it is shut)."""
+    hours = office_hours(current_region())
+    if not hours.is_working_day(day):
         return []
-    return [s.window for s in callbacks.open_slots(helpline(), day, now())]
+    return [s.window for s in callbacks.open_slots(helpline(), day, now(), hours)]
 
 
 # --- the day --------------------------------------------------------------------------------------
 
 
 def day_menu(booking: Booking, misses: int = 0, hint: str | None = None, before: tuple[str, ...] = ()) -> str:
-    days = tuple(callbacks.offered_days(helpline(), office_hours(), now()))
+    region = helpline().region(booking.region) or helpline().default_region
+    days = tuple(callbacks.offered_days(helpline(), office_hours(region), now()))
     # The days offered travel with the menu, so key 1 means the day the caller heard, even if
     # the clock passes a window's cut-off while they listen.
     state = {"region": booking.region, "days": ".".join(day.isoformat() for day in days)}
@@ -295,8 +298,8 @@ def book(booking: Booking, texts_ok: bool, no_texts: str | None = None) -> str:
     number, sid = chosen_number(booking), call_sid()
     if number is None or sid is None:
         return key_number_menu(booking)
-    window = helpline().callback_window(booking.window or "")
-    if booking.day is None or window is None or window not in open_windows(booking.day):
+    window = next((w for w in open_windows(booking.day) if w.id == booking.window), None) if booking.day else None
+    if booking.day is None or window is None:
         return day_menu(Booking(booking.region), before=("day_gone",))
     if booking.voicemail_ok is None:
         return voicemail_menu(booking)

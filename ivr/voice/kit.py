@@ -75,12 +75,13 @@ def caller() -> str | None:
     return caller_number(form("From", 32))
 
 
-def office_hours() -> OfficeHours:
-    """The hours in force, closures and the emergency switch included (read once per request)."""
+def office_hours(region: Region | None = None) -> OfficeHours:
+    """The hours in force, closures and the emergency switch included (read once per request);
+    a team's own hours when `region` has some in the helpline file."""
     if "office_hours" not in g:
         g.office_hours = current_app.extensions["office_hours"].get(
             london(now()).date(), lambda: closures.office_hours(request_session(), helpline(), now()))
-    return g.office_hours
+    return g.office_hours if region is None else helpline().team_hours(region, g.office_hours)
 
 
 def current_region() -> Region:
@@ -212,7 +213,7 @@ def retry(heard: Answer, replay: Callable[..., str], *, hint: str | None = None,
 
 def three_misses() -> str:
     """In hours, put the caller through to the general line; otherwise offer the closed menu."""
-    if office_hours().is_open(now()):
+    if office_hours(helpline().default_region).is_open(now()):
         return put_through(helpline().default_region, intro="put_through_after_misses")
     return closed_menu(current_region())
 
@@ -226,16 +227,17 @@ CLOSED = Menu("closed_menu", "closed", "voice.closed")
 def closed_menu(region: Region, misses: int = 0, hint: str | None = None, before: tuple[str, ...] = ()) -> str:
     """Leave a message or arrange a callback, first saying the office is closed and when it next
     opens, if it is closed."""
-    context = office_opening()
+    context = office_opening(region)
     if not context["open"]:  # the hint first, then why this menu: "Our office is closed just now..."
         before, hint = (*before, *((hint,) if hint else ()), "office_closed"), None
     return ask(CLOSED, state={"region": region.id}, context=context, misses=misses, hint=hint, before=before)
 
 
-def office_opening() -> dict[str, Any]:
-    """What the "office_closed" prompt says: whether the office is open now and, if not, when it next
-    opens (nothing about it while "closed now" is on with no reopening time: nobody knows)."""
-    hours, moment = office_hours(), now()
+def office_opening(region: Region | None = None) -> dict[str, Any]:
+    """What the "office_closed" prompt says: whether the office (or `region`'s team) is open now and,
+    if not, when it next opens (nothing about it while "closed now" is on with no reopening time:
+    nobody knows)."""
+    hours, moment = office_hours(region), now()
     context: dict[str, Any] = {"open": hours.is_open(moment), "opening_day": None}
     if not context["open"] and (next_opening := hours.next_opening(moment)) is not None:
         opening = london(next_opening)

@@ -126,8 +126,9 @@ def language_callback() -> str:
 
 
 def _first_open_slot() -> callbacks.Slot:
-    day = callbacks.offered_days(helpline(), office_hours(), now(), count=1)[0]
-    return callbacks.open_slots(helpline(), day, now())[0]
+    hours = office_hours(helpline().default_region)
+    day = callbacks.offered_days(helpline(), hours, now(), count=1)[0]
+    return callbacks.open_slots(helpline(), day, now(), hours)[0]
 
 
 def _goodbye(language_id: str, prompt: str) -> str:

@@ -124,7 +124,7 @@ def region() -> str:
     if sid := call_sid():
         calls.note_region(request_session(), sid, chosen.id)
         request_session().commit()
-    if office_hours().is_open(now()):
+    if office_hours(chosen).is_open(now()):
         _note(CallChoice.PUT_THROUGH)
         return put_through(chosen, before=before)
     return closed_menu(chosen, before=before)
