@@ -236,3 +236,13 @@ def test_a_reply_to_a_stray_text_is_forgotten_with_the_stray_text(app, officer, 
     session.commit()
     (reply,) = officers_texts(session)
     assert (reply.to_number, reply.body) == (retention.REDACTED, None)
+
+
+def test_no_text_about_a_closed_callback(app, officer, client, make_callback, session):
+    callback_id = make_callback(day=LATER_DAY)
+    page = f"/staff/callbacks/{callback_id}"
+    officer.post(f"{page}/cancel", {"reason": ""}, page=page)
+    assert "No text can go: This callback is closed" in client.get(page).get_data(as_text=True)
+    response = text_back(officer, callback_id)
+    assert response.status_code == 400 and "This callback is closed" in response.get_data(as_text=True)
+    assert officers_texts(session) == []
