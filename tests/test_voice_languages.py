@@ -98,3 +98,9 @@ def test_every_translation_is_marked_for_review_and_has_every_prompt():
             for prompt in ("offer", "intro", "confirm_number", "booked", "no_number", "again"):
                 assert words.spoken(language.id, prompt, name=language.name, key="1", ending="123")[0].voice \
                     == language.voice, (language.id, prompt)
+
+
+@pytest.mark.parametrize(("said", "heard"), [("Polish please", "Możemy oddzwonić"), ("Urdu", "ہم آپ کو"),
+                                             ("I speak Kurdish", "interpreter who speaks Kurdish")])
+def test_a_language_can_be_named_instead_of_pressing_its_key(phone, said, heard):
+    assert heard in phone.ring(MOBILE).press("5").say_words(said).heard

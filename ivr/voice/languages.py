@@ -19,6 +19,7 @@ from ivr.db.sessions import request_session
 from ivr.models import NumberSource
 from ivr.phone import callable_number, is_mobile, last_digits, mask
 from ivr.prompts import Speech
+from ivr.speech import key_from_speech
 from ivr.voice.kit import (
     Answer,
     call_sid,
@@ -47,8 +48,14 @@ def _wait() -> int:
     return helpline().relay_wait_seconds if more_time() else helpline().menu_wait_seconds
 
 
-def _gather(response: VoiceResponse, action: str):
-    return response.gather(input="dtmf", num_digits=1, action=action, method="POST", timeout=_wait())
+def _gather(response: VoiceResponse, action: str, listen: str | None = None):
+    """Keys, or (in the language menu) a language's name, heard in English."""
+    if listen is None:
+        return response.gather(input="dtmf", num_digits=1, action=action, method="POST", timeout=_wait())
+    words = prompts()
+    return response.gather(input="dtmf speech", num_digits=1, action=action, method="POST", timeout=_wait(),
+                           language=words.language, hints=words.listening(listen).hints or None,
+                           speech_timeout="auto")
 
 
 def _action(endpoint: str, count: int = 0, **state: str) -> str:
@@ -59,7 +66,7 @@ def language_menu(misses: int = 0, hint: str | None = None) -> str:
     """Each language offered in its own words and voice: "Po polsku, naciśnij 1." ..."""
     words, response = prompts(), VoiceResponse()
     action = _action("voice.language", misses)
-    gather = _gather(response, action)
+    gather = _gather(response, action, listen="language")
     if hint:
         _say(gather, tuple(Speech(line, words.voice, words.language) for line in words.lines(hint)))
     for key, language in enumerate(words.languages, 1):
@@ -71,12 +78,15 @@ def language_menu(misses: int = 0, hint: str | None = None) -> str:
 
 @step("/language")
 def language() -> str:
-    digits, languages = form("Digits", 32), prompts().languages
-    if digits == "9":
+    digits, speech, languages = form("Digits", 32), form("SpeechResult", 300), prompts().languages
+    if digits == "9" or (not digits and speech and key_from_speech(speech, prompts().listening("language").words) == "9"):
         return language_menu(misses=misses())
     if digits.isdigit() and 1 <= int(digits) <= len(languages):
         return number_menu(languages[int(digits) - 1].id)
-    return retry(Answer(None, heard=bool(digits)), language_menu)
+    said = key_from_speech(speech, prompts().listening("language").words) if speech and not digits else None
+    if said and prompts().other_language(said):
+        return number_menu(said)
+    return retry(Answer(None, heard=bool(digits or speech)), language_menu)
 
 
 def number_menu(language_id: str, misses: int = 0, again: bool = False) -> str:
