@@ -249,4 +249,4 @@ def whose(callback: Callback) -> dict:
     """What the officer is told before they start: nothing personal, enough to know which callback."""
     return {"callback_id": callback.id, "ending": last_digits(callback.phone_number),
             "day": london(callback.window_start).date(), "starts": london(callback.window_start).time(),
-            "ends": london(callback.window_end).time()}
+            "ends": london(callback.window_end).time(), "interpreter": callback.interpreter_language or ""}

@@ -60,13 +60,15 @@ class Prompts:
     def __init__(self, raw: dict[str, Any]):
         self.voice: str = raw["voice"]["say_voice"]
         self.language: str = raw["voice"]["language"]
-        labels = {"regions": raw.get("regions", {}), "windows": raw.get("windows", {})}
+        labels = {"regions": raw.get("regions", {}), "windows": raw.get("windows", {}),
+                  "languages": {entry["id"]: entry["name"] for entry in raw.get("languages", ())}}
         environment = Environment(undefined=StrictUndefined, autoescape=False)
         environment.filters.update(
             day=wording.spoken_date, weekday=lambda day: f"{day:%A}", time=wording.clock,
             digits=wording.spoken_digits, number=wording.spoken_number, duration=wording.spoken_duration,
             window=lambda window_id: labels["windows"].get(window_id, window_id),
             region=lambda region: labels["regions"].get(region.id, region.spoken_name),
+            language=lambda language_id: labels["languages"].get(language_id, language_id),
         )
         # A prompt's lines are one template, so a Jinja block may span them.
         self._say: dict[str, Template] = {

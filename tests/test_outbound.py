@@ -443,3 +443,14 @@ def test_call_now_is_not_offered_on_a_withheld_voicemail(client, officer, double
         client.get(page).get_data(as_text=True))
     officer.post(f"{page}/call", {}, page=page)
     assert double.calls == [] and session.scalars(select(Callback)).all() == []
+
+
+def test_the_officer_is_told_before_starting_that_an_interpreter_is_needed(
+        client, officer, make_callback, double, phone, session):
+    callback_id = make_callback()
+    session.get(Callback, callback_id).interpreter_language = "pl"
+    session.commit()
+    call_now(officer, callback_id)
+    call = answer_as_officer(double, phone)
+    assert "They need a Polish interpreter. Have one ready before you start." in call.heard
+    assert call.heard.index("Polish interpreter") < call.heard.index("To call them now, press 1.")
