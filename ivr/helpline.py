@@ -22,6 +22,7 @@ _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # A place said right after one of these is where the caller is ("my name is Stanley and I live in
 # Redcar": Redcar).
 _WHERE_WORDS = frozenset({"in", "from", "near", "at", "around", "outside", "by", "of"})
+_LIVE_WORDS = frozenset({"live", "living", "lives", "based", "stay", "staying", "moved"})
 # Words too common to be a misheard place name on their own.
 _EVERYDAY_WORDS = frozenset({
     "a", "i", "i'm", "im", "in", "from", "near", "at", "around", "by", "of", "the", "and", "my", "me",
@@ -121,7 +122,7 @@ class Helpline:
                 if heard is None:
                     continue
                 taken.update(span)
-                rank = (start > 0 and said[start - 1] in _WHERE_WORDS, exact, len(phrase), start)
+                rank = (_where_said(said, start), exact, heard.region is not None, len(phrase), start)
                 if best_rank is None or rank > best_rank:
                     best, best_rank = heard, rank
         return best
@@ -185,6 +186,15 @@ def load_helpline(path: str | Path) -> Helpline:
         _places=places,
         _general=tuple(normalise_words(p) for p in defaults[0].places),
     )
+
+
+def _where_said(said: list[str], start: int) -> int:
+    """How surely the place at `start` is where the caller is: 2 after "live in" or "from", 1 after
+    another word like "in" or "near", else 0 ("I work in Newcastle but live in Consett": Consett)."""
+    before = said[max(0, start - 2):start]
+    if before[-1:] == ["from"] or (len(before) == 2 and before[0] in _LIVE_WORDS and before[1] in _WHERE_WORDS):
+        return 2
+    return 1 if before[-1:] and before[-1] in _WHERE_WORDS else 0
 
 
 def _team_hours(path: str | Path, entry: dict) -> TeamHours | None:

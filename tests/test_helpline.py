@@ -72,6 +72,8 @@ def test_every_place_in_the_gazetteer_picks_its_team(place, council):
         ("I need support in Durham", "durham"),
         ("My name is Stanley and I live in Redcar", "cleveland"),
         ("Stanley", "durham"),
+        ("I work in Newcastle but live in Consett", "durham"),
+        ("I'm from Loftus, I work in Darlington", "cleveland"),
         # nothing like a place
         ("I was hurt, the heart of it is", None), ("yes", None), ("speak to someone", None),
     ],
