@@ -166,7 +166,9 @@ def figures(session: Session, helpline: Helpline, period: Period) -> Figures:
     teams = [(region.id, region.name) for region in helpline.regions] + [(NO_TEAM, "No team")]
     closures = frozenset(session.connection().scalars(
         select(Closure.day).where(Closure.day.between(period.first, period.last))))
-    hours = helpline.office_hours(closures)
+    office = helpline.office_hours(closures)
+    # Each team's own hours where the helpline file gives them; a call that chose no team, the office's.
+    hours = {region.id: helpline.team_hours(region, office) for region in helpline.regions} | {NO_TEAM: office}
     sections: dict[str, list[Figure]] = {}
     series: list[Series] = []
     # The heaviest query (every call's choices) runs on a connection of its own meanwhile: the
@@ -208,7 +210,7 @@ def _step_counts(session: Session, period: Period) -> list:
         .group_by(Call.region, CallStep.choice)).all()
 
 
-def _calls(session: Session, period: Period, hours: OfficeHours, teams: list[str],
+def _calls(session: Session, period: Period, hours: dict[str, OfficeHours], teams: list[str],
            step_rows: Future) -> tuple[list[Figure], list[Series]]:
     bucket = _bucket(session, Call.started_at)
     rows = session.connection().execute(select(Call.region, bucket, func.count()).where(period.covers(Call.started_at))
@@ -217,17 +219,19 @@ def _calls(session: Session, period: Period, hours: OfficeHours, teams: list[str
     in_hours: Counter = Counter()
     by_hour = {team: [0] * 24 for team in teams}
     by_day = {team: [0] * 7 for team in teams}
-    placed: dict[str, tuple[int, int, bool]] = {}  # each UTC hour's London hour, weekday and whether in hours
+    placed: dict[str, datetime] = {}  # each UTC hour in London time, worked out once
+    working: dict[tuple[str, date], bool] = {}  # whether a team worked on a day, worked out once
     for region, hour, count in rows:
         if hour not in placed:
-            local = _local(hour)
-            placed[hour] = (local.hour, local.weekday(),
-                            hours.is_working_day(local.date()) and hours.opens <= local.time() < hours.closes)
-        team, (local_hour, weekday, open_then) = region or NO_TEAM, placed[hour]
+            placed[hour] = _local(hour)
+        team, local = region or NO_TEAM, placed[hour]
         total[team] += count
-        by_hour[team][local_hour] += count
-        by_day[team][weekday] += count
-        if open_then:
+        by_hour[team][local.hour] += count
+        by_day[team][local.weekday()] += count
+        team_hours = hours.get(team, hours[NO_TEAM])
+        if (team, local.date()) not in working:
+            working[team, local.date()] = team_hours.is_working_day(local.date())
+        if working[team, local.date()] and team_hours.opens <= local.time() < team_hours.closes:
             in_hours[team] += count
     out_of_hours = {team: total[team] - in_hours[team] for team in total}
     steps: dict[CallChoice, dict[str, int]] = {choice: {} for choice in CallChoice}
@@ -236,14 +240,16 @@ def _calls(session: Session, period: Period, hours: OfficeHours, teams: list[str
     choices = Series("menu_choices", "Menu choices", "Calls in which the caller made each choice at least once "
                      "(a call may make several). Counted from 3 December 2026, when the service began keeping them.",
                      list(CHOICES.values()), {team: [steps[c].get(team, 0) for c in CHOICES] for team in teams})
+    office = hours[NO_TEAM]
     figures = [
         _figure("calls", "Calls", "Calls that reached the helpline number in the period, counted on the London day "
                 "they began (a call running past midnight counts once, on its first day). Withheld numbers included.",
                 dict(total)),
-        _figure("calls_in_hours", "In office hours", f"Calls that began during opening hours "
-                f"({hours.opens:%H:%M}-{hours.closes:%H:%M} London time) on a working day: not weekends, bank "
-                "holidays in England or closures. The emergency \"closed now\" switch keeps no history and is not "
-                "taken into account.", dict(in_hours)),
+        _figure("calls_in_hours", "In office hours", "Calls that began while the team they chose was open, by "
+                "London time: its opening hours (the office's, " + f"{office.opens:%H:%M}-{office.closes:%H:%M}, "
+                "unless the team has its own) on its working days, not bank holidays in England or closures. A call "
+                "that chose no team counts by the office's hours. The emergency \"closed now\" switch keeps no "
+                "history and is not taken into account.", dict(in_hours)),
         _figure("calls_out_of_hours", "Out of hours", "All other calls.", out_of_hours),
         _figure("put_through", "Put through to a team", "Calls rung through to a team's line (in hours, after "
                 "choosing a team).", steps[CallChoice.PUT_THROUGH]),
@@ -341,7 +347,7 @@ def listened_in_time(left: datetime, hours: OfficeHours) -> datetime:
     return london_time(day, hours.closes)
 
 
-def _voicemails(session: Session, period: Period, hours: OfficeHours) -> list[Figure]:
+def _voicemails(session: Session, period: Period, hours: dict[str, OfficeHours]) -> list[Figure]:
     left_bucket = _bucket(session, Voicemail.created_at)
     listened_bucket = _bucket(session, Voicemail.listened_at, minutes=True)
     rows = session.connection().execute(select(Voicemail.region, left_bucket, listened_bucket, func.count())
@@ -349,22 +355,23 @@ def _voicemails(session: Session, period: Period, hours: OfficeHours) -> list[Fi
                            .group_by(Voicemail.region, left_bucket, listened_bucket)).all()
     left: Counter = Counter()
     in_time: Counter = Counter()
-    deadlines: dict[str, datetime] = {}
+    deadlines: dict[tuple[str, str], datetime] = {}
     for region, left_hour, listened_minute, count in rows:
         team = _team(region)
         left[team] += count
         if listened_minute is None:
             continue
-        if left_hour not in deadlines:
-            deadlines[left_hour] = listened_in_time(_moment(left_hour), hours)
-        if _moment(listened_minute) < deadlines[left_hour]:
+        if (team, left_hour) not in deadlines:
+            deadlines[team, left_hour] = listened_in_time(_moment(left_hour), hours.get(team, hours[NO_TEAM]))
+        if _moment(listened_minute) < deadlines[team, left_hour]:
             in_time[team] += count
     return [
         _figure("voicemails_left", "Messages left", "Voicemails recorded in the period (deleted ones included).",
                 dict(left)),
         _share("listened_in_time", "First listened to within one working day", "Of the messages left, the share "
-               "first played by an officer before the office closed on the next working day after the day it was "
-               f"left (e.g. a message left on Friday, by {hours.closes:%H:%M} on Monday).", dict(in_time), dict(left)),
+               "first played by an officer before its team closed on the team's next working day after the day it "
+               f"was left (e.g. a message left on Friday, by {hours[NO_TEAM].closes:%H:%M} on Monday for a team "
+               "keeping the office's hours).", dict(in_time), dict(left)),
     ]
 
 

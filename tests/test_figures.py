@@ -218,3 +218,26 @@ def test_a_call_through_the_phone_line_is_counted_by_its_choices(client, admin, 
     assert row(page, "Put through to a team")[4] == "1"
     assert (row(page, "Answered by the team")[4], row(page, "Not answered")[4]) == (answered, not_answered)
     assert row(page, "Heard what Restorative Justice is (1)")[4] == "1"
+
+
+class TestATeamWithItsOwnHours:
+    """The Durham hub open 10am-4pm Monday to Thursday: its calls are in hours by its own clock."""
+
+    @pytest.fixture
+    def app_config(self, app_config, tmp_path):
+        from ivr import config
+
+        source = (config.PACKAGE_DIR / "helpline.toml").read_text()
+        mine = tmp_path / "helpline.toml"
+        mine.write_text(source.replace('# hours = { opens = "10:00"', 'hours = { opens = "10:00"', 1))
+        return app_config | {"HELPLINE_CONFIG": str(mine)}
+
+    def test_in_office_hours_by_each_teams_own_hours(self, client, admin, session):
+        call(session, "durham", at_london(2026, 11, 30, 9, 30))  # Monday: the office is open, the hub not yet
+        call(session, "durham", at_london(2026, 11, 30, 15, 30))  # the hub is open
+        call(session, "durham", at_london(2026, 12, 4, 11))  # Friday: not one of the hub's days
+        call(session, "cleveland", at_london(2026, 12, 4, 11))  # ... but one of Cleveland's
+        session.commit()
+        page = client.get("/staff/admin/figures").get_data(as_text=True)
+        assert row(page, "In office hours")[:5] == ["1", "1", "0", "0", "2"]
+        assert row(page, "Out of hours")[:5] == ["0", "2", "0", "0", "2"]
