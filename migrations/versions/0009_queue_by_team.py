@@ -7,7 +7,7 @@ Create Date: 2026-12-03 16:05:00
 An officer's usual queue is one team's open callbacks in the order of their windows, a page at a
 time, with the count of all of them. ix_callbacks_status_window alone makes the database read
 every open callback of every team to find one team's; this index reads only that team's.
-(tests/bench/queue.py measures the queue with 10,000 open callbacks.) Adds an index; the
+(tests/bench/staff_queue.py measures the queue with 10,000 open callbacks.) Adds an index; the
 downgrade drops it.
 """
 

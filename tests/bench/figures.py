@@ -26,8 +26,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-# The project instead of this folder first on the path: tests/bench/queue.py must not stand in for
-# the standard library's queue.
+# The project, not this folder, first on the path, so that `tests.bench.common` is found.
 sys.path[0] = str(Path(__file__).resolve().parents[2])
 
 from sqlalchemy import create_engine, insert  # noqa: E402

@@ -1,7 +1,7 @@
 """Benchmark: the staff queue with 10,000 open callbacks, against the service's target.
 
-    ./dev bench queue                                                                    # SQLite
-    TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test ./dev bench queue  # PostgreSQL
+    ./dev bench staff_queue                                                                    # SQLite
+    TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test ./dev bench staff_queue  # PostgreSQL
 
 Seeds a fresh migrated database with --callbacks (10,000) open callbacks over three teams and six
 weeks (some overdue, some asking to rearrange), reminder texts for those that asked for them (a
