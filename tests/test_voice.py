@@ -532,3 +532,11 @@ def test_the_voicemail_records_three_minutes_and_waits_through_a_pause(phone):
     assert "You can speak for up to 3 minutes." in call.heard
     assert call.waiting.tag == "Record"
     assert call.waiting.get("maxLength") == "180" and call.waiting.get("timeout") == "15"
+
+
+def test_speech_hints_keep_to_twilios_limits_however_long_the_gazetteer():
+    from ivr.voice.kit import MAX_HINTS, speech_hints
+
+    many = tuple(f"Place {n}" for n in range(2000)) + ("x" * 150,)
+    hints = speech_hints("not sure, general support", many).split(", ")
+    assert hints[:2] == ["not sure", "general support"] and len(hints) == MAX_HINTS == 500
