@@ -6,7 +6,7 @@
 
 Whole calls (welcome, menus, information, a booking, a voicemail) are first played in-process
 through the TwiML walker to learn the requests Twilio would send; a second process then replays
-them over HTTP against gunicorn (2 workers, the Procfile's settings and gunicorn.conf.py: production app, JSON
+them over HTTP against gunicorn (the Procfile's workers, its settings and gunicorn.conf.py: production app, JSON
 logs at INFO, an access log), each virtual call with its own CallSid and a fresh Twilio signature,
 a new connection per request as Twilio makes, 50 calls in progress at a time whose requests come
 in random order (each call's own in order).
@@ -35,6 +35,7 @@ import itertools
 import multiprocessing
 import os
 import random
+import re
 import resource
 import socket
 import subprocess
@@ -49,6 +50,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[2]
+WORKERS = int(re.search(r"WEB_WORKERS:-(\d+)", (ROOT / "Procfile").read_text()).group(1))  # the Procfile's default
 sys.path.insert(0, str(ROOT))
 
 from twilio.request_validator import RequestValidator  # noqa: E402
@@ -275,19 +277,19 @@ def phase(server: subprocess.Popen, database_url: str, access_log: Path, quiet_w
 # --- the server ---------------------------------------------------------------------------------
 
 def start_gunicorn(port: int, env: dict[str, str], access_log: Path, error_log: Path) -> subprocess.Popen:
-    """Start gunicorn as the Procfile does and wait until both workers have loaded the app and answered.
+    """Start gunicorn as the Procfile does and wait until every worker has loaded the app and answered.
 
     The master accepts connections before its workers are ready; timing from then would measure
     the workers' start-up, not the service.
     """
-    command = [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
+    command = [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",
                "--log-level", "warning", "--access-logfile", str(access_log), "--access-logformat", ACCESS_FORMAT,
                "ivr:create_app()"]
     server = subprocess.Popen(command, cwd=ROOT, env=env, stderr=error_log.open("w"))
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if len(worker_pids(server)) == 2:
+            if len(worker_pids(server)) == WORKERS:
                 for _ in range(40):
                     connection = HTTPConnection("127.0.0.1", port, timeout=10)
                     connection.request("GET", "/healthz")
@@ -360,7 +362,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as scratch, fresh_database(scratch) as database_url:
         database = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
-        print(f"web benchmark: {database}, {os.cpu_count()} cores; gunicorn, 2 workers, the Procfile's settings "
+        print(f"web benchmark: {database}, {os.cpu_count()} cores; gunicorn, {WORKERS} workers, the Procfile's settings "
               f"(production, JSON logs at INFO, access log); whole calls replayed from a second process, new "
               f"connection per request; {args.warm_up:,} requests untimed, {args.rate:g} req/s for {args.seconds:g} s, "
               f"{args.burst_rate:g} req/s for {args.burst_seconds:g} s, then a top-up to {args.requests_per_worker:,} "
@@ -385,8 +387,8 @@ def main() -> None:
                 short = max(args.requests_per_worker - min(served.get(pid, 0) for pid in pids), 0)
                 if not short:
                     break
-                # Both workers share the work unevenly: send more than the slower one still needs.
-                batch = int(short * 2.2) + 100
+                # The workers share the work unevenly: send more than the slowest one still needs.
+                batch = int(short * WORKERS * 1.1) + 100
                 outcome = phase(server, database_url, access_log, 0, closed_loop, port,
                                 replay(flows, validator, batch, seed=len(top_up_noise) + 2), 4)
                 top_up_noise.append(outcome["noise"])
