@@ -36,25 +36,48 @@ places = AppGroup("places", help="The gazetteer: the places callers may name, an
 
 
 @places.command("import")
-@click.argument("ipn_csv", type=click.Path(exists=True, dir_okay=False))
+@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Where to write the gazetteer (default: the one the helpline file names).")
+@click.option("--extracted-in", default=None,
+              help="For an extract (name lat lon district places): where it was published, e.g. "
+                   "'owner/repo path/file.tsv at commit abc123'.")
+@click.option("--edition", default="2024", show_default=True, help="For an extract: the year of the Index it copies.")
+@click.option("--keep", "keep_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A list whose places the published source lacks are kept, marked added by hand "
+                   "(default: the gazetteer being replaced).")
 @with_appcontext
-def import_places(ipn_csv: str, out: str | None) -> None:
-    """Write the gazetteer from the ONS Index of Place Names CSV, keeping the helpline's council areas."""
+def import_places(sources: tuple[str, ...], out: str | None, extracted_in: str | None, edition: str,
+                  keep_file: str | None) -> None:
+    """Write the gazetteer from the ONS Index of Place Names CSV, or from an extract of it (one file
+    or several parts), keeping the helpline's council areas and the places added by hand."""
     from pathlib import Path
 
     import tomllib
 
-    from ivr.places import import_ipn
+    from ivr.places import import_extract, import_ipn, read_gazetteer
 
     helpline_file = Path(current_app.config["HELPLINE_CONFIG"])
     with open(helpline_file, "rb") as file:
         gazetteer = tomllib.load(file).get("places", {}).get("gazetteer", "places.tsv")
     target = Path(out) if out else helpline_file.parent / gazetteer
     areas = [area for region in current_app.extensions["helpline"].regions for area in region.council_areas]
+    today = london(current_time.now()).date()
     try:
-        counts = import_ipn(ipn_csv, areas, target, london(current_time.now()).date())
+        # The gazetteer being replaced keeps its places added by hand; a list named with --keep was
+        # made by hand, so each of its places the published source lacks is kept, saying so.
+        if keep_file:
+            reason = f"not in the published source; listed in {Path(keep_file).name}"
+            keep = [place if place.by_hand else place._replace(by_hand=reason) for place in read_gazetteer(keep_file)]
+        else:
+            keep = read_gazetteer(target) if target.exists() else []
+        if all(source.lower().endswith(".csv") for source in sources) and len(sources) == 1:
+            counts = import_ipn(sources[0], areas, target, today, keep)
+        elif extracted_in:
+            counts = import_extract(sources, areas, target, today, extracted_in, edition, keep)
+        else:
+            raise ValueError("not the Index of Place Names CSV; for an extract of it (name lat lon district places), "
+                             "say with --extracted-in where it was published, for the gazetteer's header")
     except (ValueError, KeyError, UnicodeDecodeError) as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"Wrote {sum(counts.values())} places to {target}: "

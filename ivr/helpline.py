@@ -15,7 +15,8 @@ from rapidfuzz import fuzz, process
 
 from ivr.hours import OfficeHours
 from ivr.phone import parse_uk
-from ivr.places import read_gazetteer
+from ivr.places import normalise_words, read_gazetteer
+from ivr.speech import FILLER_WORDS, NUMBER_WORDS
 
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -23,19 +24,18 @@ _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Redcar": Redcar).
 _WHERE_WORDS = frozenset({"in", "from", "near", "at", "around", "outside", "by", "of"})
 _LIVE_WORDS = frozenset({"live", "living", "lives", "based", "stay", "staying", "moved"})
-# Words too common to be a misheard place name on their own.
+# Words a caller says answering any menu ("the middle one", "press number one"): a phrase starting
+# or ending with one is never taken for a misheard place, and a place named only with them ("Number
+# One", "No Place", both in County Durham) is heard only after "in", "from" or "near".
 _EVERYDAY_WORDS = frozenset({
     "a", "i", "i'm", "im", "in", "from", "near", "at", "around", "by", "of", "the", "and", "my", "me",
     "is", "it", "it's", "live", "living", "name", "called", "please", "yes", "no", "not", "sure", "um",
     "er", "erm", "uh", "so", "just", "near", "to", "for", "on", "we", "our", "you", "there", "here",
     "need", "want", "some", "help", "support", "team", "area", "place", "town", "village", "city",
+    "first", "second", "third", "last", "that", "this", "other",
+    *NUMBER_WORDS, *FILLER_WORDS,
 })
 _LONGEST_PLACE_WORDS = 5  # "Saltburn by the Sea", "Skelton in Cleveland"
-
-
-def normalise_words(text: str) -> str:
-    """Lower case, hyphens and punctuation to spaces, single-spaced: for matching speech."""
-    return " ".join(re.sub(r"[^a-z0-9' ]", " ", text.lower().replace("-", " ")).split())
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,7 @@ class Helpline:
     relay_wait_seconds: int = 60
     place_hints: tuple[str, ...] = ()  # the places, as words for the speech recogniser
     _places: dict[str, PlaceHeard] = field(repr=False, default_factory=dict)  # by normalised name
+    _shared: frozenset[str] = field(repr=False, default=frozenset())  # names two teams share: heard, picks neither
     _general: tuple[str, ...] = field(repr=False, default=())  # "not sure", "general support", ...
 
     def region(self, region_id: str) -> Region | None:
@@ -106,7 +107,8 @@ class Helpline:
 
     def place_for_speech(self, words: str) -> PlaceHeard | None:
         """The place the caller named, forgiving a misheard name: a place said after "in", "from" or
-        "near" first, then an exact name before a near one, then the longest."""
+        "near" first, then an exact name before a near one, then the longest. None if the place
+        they named is one two teams' areas share ("Stainton"), so that they are asked again."""
         said = normalise_words(words).split()
         best, best_rank = None, None
         taken: set[int] = set()  # words already part of a longer place ("Skelton in Cleveland")
@@ -115,17 +117,21 @@ class Helpline:
                 span = range(start, start + size)
                 if taken.issuperset(span):
                     continue
-                phrase = " ".join(said[start:start + size])
+                phrase, where = " ".join(said[start:start + size]), _where_said(said, start)
                 heard, exact = self._places.get(phrase), True
-                if heard is None:
+                if phrase in self._shared:
+                    heard = _SHARED
+                elif heard is not None and not where and _everyday(phrase):
+                    continue  # "press number one" is not the hamlet Number One
+                elif heard is None:
                     heard, exact = self._misheard(phrase, said[start:start + size]), False
                 if heard is None:
                     continue
                 taken.update(span)
-                rank = (_where_said(said, start), exact, heard.region is not None, len(phrase), start)
+                rank = (where, exact, heard.region is not None or heard is _SHARED, len(phrase), start)
                 if best_rank is None or rank > best_rank:
                     best, best_rank = heard, rank
-        return best
+        return None if best is _SHARED else best
 
     def _misheard(self, phrase: str, words: list[str]) -> PlaceHeard | None:
         """The place a phrase is close to ("Spennymore", "Guisbrough"), if it is close enough."""
@@ -133,7 +139,7 @@ class Helpline:
             return None
         cutoff = 90 if len(phrase) <= 6 else 85  # one letter in five is already another word
         found = process.extractOne(phrase, self._places.keys(), scorer=fuzz.ratio, score_cutoff=cutoff)
-        return self._places[found[0]] if found else None
+        return self._places[found[0]] if found and found[0] not in self._shared else None
 
     def callback_window(self, window_id: str) -> CallbackWindow | None:
         return next((w for w in self.callback_windows if w.id == window_id), None)
@@ -165,7 +171,7 @@ def load_helpline(path: str | Path) -> Helpline:
     defaults = [r for r, e in zip(regions, raw["regions"]) if e.get("default")]
     if len(defaults) != 1:
         raise ValueError(f"{path}: exactly one region must have default = true")
-    places, hints = _places(Path(path), raw.get("places", {}), regions, defaults[0])
+    places, shared, hints = _places(Path(path), raw.get("places", {}), regions, defaults[0])
     hours = raw["hours"]
     return Helpline(
         regions=tuple(regions),
@@ -184,8 +190,16 @@ def load_helpline(path: str | Path) -> Helpline:
         ),
         place_hints=hints,
         _places=places,
+        _shared=shared,
         _general=tuple(normalise_words(p) for p in defaults[0].places),
     )
+
+
+_SHARED = PlaceHeard("a name two teams' areas share", None)
+
+
+def _everyday(phrase: str) -> bool:
+    return all(word in _EVERYDAY_WORDS for word in phrase.split())
 
 
 def _where_said(said: list[str], start: int) -> int:
@@ -207,7 +221,8 @@ def _team_hours(path: str | Path, entry: dict) -> TeamHours | None:
     return TeamHours(opens, closes, frozenset(_DAY_NAMES.index(d.lower()[:3]) for d in hours["days"]))
 
 
-def _places(path: Path, settings: dict, regions: list[Region], general: Region) -> tuple[dict[str, PlaceHeard], tuple[str, ...]]:
+def _places(path: Path, settings: dict, regions: list[Region],
+            general: Region) -> tuple[dict[str, PlaceHeard], frozenset[str], tuple[str, ...]]:
     """Every place a caller may name, by its normalised name: the gazetteer's settlements, each
     council area and team by name, the teams' local forms, and places outside the area. A name two
     teams share picks neither."""
@@ -215,10 +230,11 @@ def _places(path: Path, settings: dict, regions: list[Region], general: Region) 
     named: list[tuple[str, Region | None]] = [(council, region) for council, region in by_council.items()]
     if gazetteer := settings.get("gazetteer"):
         beside = path.parent / gazetteer  # an administrator's copy of the helpline file may use the shipped list
-        for place, council in read_gazetteer(beside if beside.exists() else Path(__file__).parent / gazetteer):
-            if council not in by_council:
-                raise ValueError(f"{path}: {gazetteer} names {council!r}, which no region's council_areas has")
-            named.append((place, by_council[council]))
+        listed = read_gazetteer(beside if beside.exists() else Path(__file__).parent / gazetteer)
+        for place in [p for p in listed if p.by_hand] + [p for p in listed if not p.by_hand]:
+            if place.council not in by_council:
+                raise ValueError(f"{path}: {gazetteer} names {place.council!r}, which no region's council_areas has")
+            named.append((place.spoken, by_council[place.council]))
     # The speech recogniser is told the council areas and the gazetteer's places (Twilio takes up to
     # 500 hints); not the misrecognitions, which would teach it the mistakes.
     hints = tuple(dict.fromkeys(" ".join(re.sub(r"[^A-Za-z' ]", " ", place).split()) for place, _ in named))
@@ -234,4 +250,4 @@ def _places(path: Path, settings: dict, regions: list[Region], general: Region) 
         places.setdefault(key, PlaceHeard(place, region))
     for key in shared:
         del places[key]
-    return places, hints
+    return places, frozenset(shared), hints

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ivr.helpline import normalise_words
+from ivr.places import normalise_words
 
-_NUMBER_WORDS = {
+NUMBER_WORDS = {
     "zero": "0", "oh": "0", "o": "0", "nought": "0",
     "one": "1", "won": "1", "two": "2", "to": "2", "too": "2", "three": "3", "four": "4", "for": "4",
     "five": "5", "six": "6", "seven": "7", "eight": "8", "ate": "8", "nine": "9",
 }
 _REPEATS = {"double": 2, "triple": 3}
 # Words a caller may wrap around a key ("press one", "number two please").
-_FILLER = {"press", "option", "number", "please", "um", "er", "erm", "uh", "the"}
+FILLER_WORDS = {"press", "option", "number", "please", "um", "er", "erm", "uh", "the"}
 
 
 def digits_from_speech(speech: str) -> str:
@@ -23,7 +23,7 @@ def digits_from_speech(speech: str) -> str:
         if word in _REPEATS:
             repeat = _REPEATS[word]
             continue
-        spoken = word if word.isdigit() else _NUMBER_WORDS.get(word, "")
+        spoken = word if word.isdigit() else NUMBER_WORDS.get(word, "")
         if spoken:
             digits += spoken[0] * repeat + spoken[1:]
         repeat = 1
@@ -35,7 +35,7 @@ def key_from_speech(speech: str, words: Mapping[str, tuple[str, ...]]) -> str | 
     with the most words, then the longest: in "can someone ring me", "ring me" outweighs "someone",
     and in "I want to know what restorative justice is", "restorative justice" outweighs "what"."""
     heard = normalise_words(speech)
-    meaningful = [word for word in heard.split() if word not in _FILLER]
+    meaningful = [word for word in heard.split() if word not in FILLER_WORDS]
     if len(meaningful) == 1 and (key := digits_from_speech(meaningful[0])) and len(key) == 1:
         return key
     padded = f" {heard} "
