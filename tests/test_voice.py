@@ -177,6 +177,9 @@ def test_three_misses_at_the_closed_menu_still_let_the_caller_leave_a_message(ph
         (lambda call: call.say_words("Darlington."), "durham"),
         (lambda call: call.say_words("I'm not sure"), "vcas"),
         (lambda call: call.say_words("one"), "cleveland"),
+        (lambda call: call.say_words("number one"), "cleveland"),  # the key, not the hamlet Number One
+        (lambda call: call.say_words("I live in Number One"), "durham"),
+        (lambda call: call.say_words("press two please"), "durham"),
     ],
 )
 def test_in_hours_the_region_chosen_by_key_or_place_is_rung(phone, session, choose, region):
@@ -198,6 +201,14 @@ def test_a_town_or_village_named_in_its_own_words_reaches_its_team(phone, said, 
     hints = call.waiting.get("hints").split(", ")
     assert {"Loftus", "Peterlee", "Chester le Street", "Skelton in Cleveland"} <= set(hints) and len(hints) <= 500
     assert call.say_words(said).dialled == [LINES[region]]
+
+
+@pytest.mark.parametrize("said", ["Stainton", "I live in Hilton"])
+def test_a_place_in_both_teams_areas_is_asked_again_rather_than_guessed(phone, said):
+    call = phone.ring().press("3").say_words(said)
+    assert call.dialled == [] and "Sorry, that isn't one of the choices." in call.heard
+    assert "Or just say the name of your town." in call.heard
+    assert call.press("2").dialled == [LINES["durham"]]
 
 
 @pytest.mark.parametrize("at", [MONDAY_MORNING, SATURDAY])
