@@ -64,7 +64,7 @@ def test_the_gazetteer_is_the_published_extract_with_each_place_added_by_hand_sa
     published = [p for p in GAZETTEER if not p.by_hand]
     by_hand = [p for p in GAZETTEER if p.by_hand]
     assert len(published) > len(by_hand) > 0 and ("Loftus", "Redcar and Cleveland", "") in published
-    reasons = ("a name several places", "not in the extract", "the village near")
+    reasons = ("a name several places", "not among the extract's rows", "the village near")
     assert all(p.by_hand.startswith(reasons) for p in by_hand)
     assert {normalise_words(p.spoken) for p in published}.isdisjoint(normalise_words(p.spoken) for p in by_hand)
 
