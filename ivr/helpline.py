@@ -89,6 +89,7 @@ class Helpline:
     place_hints: tuple[str, ...] = ()  # the places, as words for the speech recogniser
     _places: dict[str, PlaceHeard] = field(repr=False, default_factory=dict)  # by normalised name
     _shared: frozenset[str] = field(repr=False, default=frozenset())  # names two teams share: heard, picks neither
+    _near: tuple[str, ...] = field(repr=False, default=())  # every name a misheard one may be near: both of the above
     _general: tuple[str, ...] = field(repr=False, default=())  # "not sure", "general support", ...
 
     def region(self, region_id: str) -> Region | None:
@@ -138,8 +139,10 @@ class Helpline:
         if len(phrase.replace(" ", "")) < 4 or words[0] in _EVERYDAY_WORDS or words[-1] in _EVERYDAY_WORDS:
             return None
         cutoff = 90 if len(phrase) <= 6 else 85  # one letter in five is already another word
-        found = process.extractOne(phrase, self._places.keys(), scorer=fuzz.ratio, score_cutoff=cutoff)
-        return self._places[found[0]] if found and found[0] not in self._shared else None
+        found = process.extractOne(phrase, self._near, scorer=fuzz.ratio, score_cutoff=cutoff)
+        if found is None:
+            return None
+        return _SHARED if found[0] in self._shared else self._places[found[0]]  # "Stainten" is Stainton
 
     def callback_window(self, window_id: str) -> CallbackWindow | None:
         return next((w for w in self.callback_windows if w.id == window_id), None)
@@ -191,6 +194,7 @@ def load_helpline(path: str | Path) -> Helpline:
         place_hints=hints,
         _places=places,
         _shared=shared,
+        _near=(*places, *shared),
         _general=tuple(normalise_words(p) for p in defaults[0].places),
     )
 
