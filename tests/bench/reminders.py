@@ -25,6 +25,7 @@ import argparse
 import bisect
 import multiprocessing
 import os
+import queue
 import resource
 import statistics
 import sys
@@ -181,7 +182,14 @@ def clock_pass(url: str, rate: float, folder: str) -> dict:
         clock = context.Process(target=_clock, args=(url, double.base_url, double.account_sid, double.auth_token,
                                                      rate, folder, results, finished))
         clock.start()
-        outcomes, elapsed, cpu, max_rss_mb = results.get()
+        while True:  # a clock that dies (its traceback is in clock.log) must end the benchmark, not hang it
+            try:
+                outcomes, elapsed, cpu, max_rss_mb = results.get(timeout=5)
+                break
+            except queue.Empty:
+                if not clock.is_alive():
+                    raise SystemExit(f"the clock process ended without a result (exit {clock.exitcode}); "
+                                     f"see {folder}/clock.log") from None
         backends = database_backends(url)
         finished.set()
         clock.join()
