@@ -75,22 +75,21 @@ def reminder_row(callback_id: int, n: int, due_at: datetime, useful_until: datet
 
 
 def book(engine, pending: int, due: int) -> float:
-    """Two reminders per callback; the first `due` reminders are due now, the rest later. Seconds taken."""
+    """`due` reminders due now, each on a callback of its own and useful until its window opens, as
+    the planner writes them (a reminder whose window is not its callback's is never sent, and one
+    number has one text on its way a window); the rest later, two per callback. Seconds taken."""
     started = time.perf_counter()
+    add_due(engine, 1, due)
     later = timedelta(days=28)
     with engine.begin() as connection:
-        for first in range(0, pending, CHUNK):
+        for first in range(due, pending, CHUNK):
             count = min(CHUNK, pending - first)
             connection.execute(insert(Callback), [callback_row(i) for i in
-                                                  range(first // 2 + 1, (first + count + 1) // 2 + 1)])
+                                                  range(due + (first - due) // 2 + 1, due + (first - due + count + 1) // 2 + 1)])
             rows = []
             for n in range(first, first + count):
-                if n < due:
-                    due_at = NOW - timedelta(seconds=n % 600)
-                    rows.append(reminder_row(n // 2 + 1, n, due_at, due_at + timedelta(hours=2)))
-                else:
-                    due_at = NOW + timedelta(hours=1) + later * ((n % 9973) / 9973)
-                    rows.append(reminder_row(n // 2 + 1, n, due_at, due_at + timedelta(days=1)))
+                due_at = NOW + timedelta(hours=1) + later * ((n % 9973) / 9973)
+                rows.append(reminder_row(due + (n - due) // 2 + 1, n, due_at, due_at + timedelta(days=1)))
             connection.execute(insert(Reminder), rows)
     analyse(engine)
     return time.perf_counter() - started
@@ -243,7 +242,7 @@ def run(label: str, url: str, args, folder: str) -> dict:
           f"{unthrottled['max_rss_mb']:.0f} MB; {noise_text}", flush=True)
 
     passes = []
-    next_callback = args.pending // 2 + 10
+    next_callback = args.due + (args.pending - args.due + 1) // 2 + 10  # after those `book` made
     for _ in range(args.passes):
         add_due(engine, next_callback, args.pass_texts)
         next_callback += args.pass_texts
