@@ -502,7 +502,7 @@ def test_when_neither_database_nor_spool_can_keep_a_message_the_caller_is_told(p
 
 
 def test_the_welcome_says_how_to_call_by_text_relay(phone):
-    assert "If you use Relay UK, you can call us on 1 8 0 0 1 before our number." in phone.ring().heard
+    assert "If you use Relay UK, you can call us on one eight oh oh one before our number." in phone.ring().heard
 
 
 def test_menus_wait_longer_than_twilios_five_seconds(phone):
