@@ -73,6 +73,8 @@ def test_each_row_shows_consents_reminders_and_replies(queue, make_callback, ses
     ({"reminder": "unknown"}, "Not known whether a reminder text went"),
     ({"reminder": "failed"}, "A reminder text failed"),
     ({"delivery": "undelivered"}, "A reminder text failed"),
+    ({"reminder": "failed", "kind": "staff"}, "An officer's text failed"),
+    ({"reminder": "unknown", "kind": "staff"}, "Not known whether an officer's text went"),
     ({"status": "rearrange"}, "Asked to rearrange by text"),
 ])
 def test_items_flagged_by_the_clock_need_attention(queue, make_callback, session, problem, reason):
@@ -81,11 +83,11 @@ def test_items_flagged_by_the_clock_need_attention(queue, make_callback, session
     if "status" in problem:
         session.get(Callback, callback_id).status = problem["status"]
     else:
-        session.add(Reminder(callback_id=callback_id, kind="day_before", to_number=MOBILE, due_at=utc(2026, 12, 1, 11),
-                             useful_until=utc(2026, 12, 2, 9), status=problem.get("reminder", "sent"),
-                             delivery_status=problem.get("delivery")))
+        session.add(Reminder(callback_id=callback_id, kind=problem.get("kind", "day_before"), to_number=MOBILE,
+                             due_at=utc(2026, 12, 1, 11), useful_until=utc(2026, 12, 2, 9),
+                             status=problem.get("reminder", "sent"), delivery_status=problem.get("delivery")))
     session.commit()
-    flagged = section(queue().get_data(as_text=True), "Needs attention")
+    flagged = html.unescape(section(queue().get_data(as_text=True), "Needs attention"))
     assert "Needs attention (1)" in flagged
     assert reason in flagged and "Wed 2 Dec" in flagged and "Thu 3 Dec" not in flagged
 

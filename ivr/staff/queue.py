@@ -29,6 +29,7 @@ from ivr.models import (
     Reminder,
     ReminderStatus,
     StaffUser,
+    TextKind,
     TextsHeld,
     Voicemail,
     VoicemailStatus,
@@ -66,10 +67,13 @@ def attention(callback: Callback, now: datetime, called_too_often: Collection[in
         reasons.append("A reply to read: texts held")
     if callback.status == CallbackStatus.REARRANGE:
         reasons.append("Asked to rearrange by text")
-    if any(r.status == ReminderStatus.UNKNOWN for r in callback.reminders):
-        reasons.append("Not known whether a reminder text went")
-    if any(r.status == ReminderStatus.FAILED or r.delivery_status in UNDELIVERED for r in callback.reminders):
-        reasons.append("A reminder text failed")
+    # Reminders and officers' texts are both rows of the outbox; the officer is told which went wrong.
+    for by_officer in sorted({r.kind == TextKind.STAFF for r in callback.reminders if r.status == ReminderStatus.UNKNOWN}):
+        reasons.append("Not known whether an officer's text went" if by_officer
+                       else "Not known whether a reminder text went")
+    for by_officer in sorted({r.kind == TextKind.STAFF for r in callback.reminders
+                              if r.status == ReminderStatus.FAILED or r.delivery_status in UNDELIVERED}):
+        reasons.append("An officer's text failed" if by_officer else "A reminder text failed")
     if callback.status in OPEN_CALLBACK_STATUSES and callback.window_end < now:
         reasons.append("Overdue")
     return reasons
