@@ -376,6 +376,22 @@ def phone(twilio, clock) -> Phone:
 # --- as deployed ---------------------------------------------------------------------------------
 
 
+def production_settings(database_url: str, double, folder: Path, **more: str) -> dict[str, str]:
+    """What an operator sets for the web and clock processes in production, with the local Twilio
+    double standing in for Twilio; `more` adds or overrides settings."""
+    return {
+        "IVR_ENV": "production",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "a-secret-key-for-the-production-tests-" + "x" * 16,
+        "PUBLIC_URL": PUBLIC_URL,
+        "TWILIO_ACCOUNT_SID": double.account_sid,
+        "TWILIO_AUTH_TOKEN": double.auth_token,
+        "TWILIO_API_BASE_URL": double.base_url,
+        "TWILIO_PHONE_NUMBER": HELPLINE_NUMBER,
+        "SPOOL_DIR": str(folder / "spool"),
+    } | more
+
+
 @pytest.fixture(params=[1, 0], ids=["TRUSTED_PROXY_HOPS=1", "TRUSTED_PROXY_HOPS=0"])
 def behind_nginx(request, database_url, double, tmp_path) -> Iterator[Deployed]:
     """The Procfile's web process with an operator's production settings, behind nginx over https.
@@ -384,15 +400,6 @@ def behind_nginx(request, database_url, double, tmp_path) -> Iterator[Deployed]:
     with 0 gunicorn does, trusting them from a proxy on the same machine."""
     if not NGINX.exists():
         pytest.skip(f"Debian's nginx is not installed at {NGINX} (./dev test installs it)")
-    with deployed_behind_nginx({
-        "IVR_ENV": "production",
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "a-secret-key-for-the-https-tests-" + "x" * 16,
-        "TRUSTED_PROXY_HOPS": str(request.param),
-        "TWILIO_ACCOUNT_SID": double.account_sid,
-        "TWILIO_AUTH_TOKEN": double.auth_token,
-        "TWILIO_API_BASE_URL": double.base_url,
-        "TWILIO_PHONE_NUMBER": HELPLINE_NUMBER,
-        "SPOOL_DIR": str(tmp_path / "spool"),
-    }, tmp_path) as service:
+    with deployed_behind_nginx(production_settings(database_url, double, tmp_path,
+                                                   TRUSTED_PROXY_HOPS=str(request.param)), tmp_path) as service:
         yield service

@@ -31,7 +31,7 @@ from ivr.config import PROJECT_DIR
 from ivr.db.sessions import request_session
 from ivr.models import Call, InboundText, OptOut, Voicemail
 from ivr.walker import parse_twiml
-from tests.conftest import HELPLINE_NUMBER, MOBILE, PUBLIC_URL, TwilioSigner, on_postgres
+from tests.conftest import HELPLINE_NUMBER, MOBILE, PUBLIC_URL, TwilioSigner, on_postgres, production_settings
 from tests.faults import (
     MIGRATION_LOCKS,
     postgresql_lock_held,
@@ -113,18 +113,7 @@ def message_sid(n: int) -> str:
 
 def settings(database_url: str, double, tmp_path: Path, **more: str) -> dict[str, str]:
     """What an operator sets for the web and clock processes (production), with `database_url`."""
-    return operator_env({
-        "IVR_ENV": "production",
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "database-faults-test-secret-of-32-characters",
-        "PUBLIC_URL": PUBLIC_URL,
-        "TWILIO_ACCOUNT_SID": double.account_sid,
-        "TWILIO_AUTH_TOKEN": double.auth_token,
-        "TWILIO_API_BASE_URL": double.base_url,
-        "TWILIO_PHONE_NUMBER": HELPLINE_NUMBER,
-        "SPOOL_DIR": str(tmp_path / "spool"),
-        "LOG_FORMAT": "text",
-    } | more)
+    return operator_env(production_settings(database_url, double, tmp_path, LOG_FORMAT="text", **more))
 
 
 def while_stuck(twilio: Twilio, stuck: list[int]) -> tuple[list[Answer], Answer]:

@@ -27,7 +27,7 @@ from twilio.request_validator import RequestValidator
 
 from ivr.models import Callback, Reminder, ReminderStatus
 from ivr.walker import Call
-from tests.conftest import HELPLINE_NUMBER, PUBLIC_URL, book
+from tests.conftest import HELPLINE_NUMBER, PUBLIC_URL, book, production_settings
 from tests.services import check_running, free_port, operator_env, started, stop, tail, wait_for
 
 pytest.importorskip("gunicorn", reason="gunicorn is not installed, so the web workers cannot be started")
@@ -47,18 +47,7 @@ CLOCK_AT = ("import sys, time_machine; time_machine.travel(float(sys.argv[1]), t
 @pytest.fixture
 def service_env(database_url, double, tmp_path) -> dict[str, str]:
     """What an operator would set for the web and clock processes, and nothing from this shell."""
-    return operator_env({
-        "IVR_ENV": "production",
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "processes-test-secret-of-at-least-32-characters",
-        "PUBLIC_URL": PUBLIC_URL,
-        "TWILIO_ACCOUNT_SID": double.account_sid,
-        "TWILIO_AUTH_TOKEN": double.auth_token,
-        "TWILIO_API_BASE_URL": double.base_url,
-        "TWILIO_PHONE_NUMBER": HELPLINE_NUMBER,
-        "SPOOL_DIR": str(tmp_path / "spool"),
-        "LOG_FORMAT": "text",
-    })
+    return operator_env(production_settings(database_url, double, tmp_path, LOG_FORMAT="text"))
 
 
 @pytest.fixture
